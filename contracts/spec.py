@@ -1,0 +1,99 @@
+"""The bundled OpenAPI document: where it lives, loading it once, and walking it.
+
+The spec is the one source of truth for paths, schemas, codes and examples; everything
+else reads facts from here instead of restating them.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+SPEC_FILE = "apikley.yaml"
+HTTP_METHODS = ("get", "put", "post", "delete", "options", "head", "patch", "trace")
+
+JSON = dict[str, Any]
+
+
+def spec_path() -> Path:
+    """The spec inside an installed wheel, else the repo's `openapi/` (editable checkout)."""
+    bundled = Path(__file__).parent / "openapi" / SPEC_FILE
+    if bundled.is_file():
+        return bundled
+    return Path(__file__).resolve().parents[1] / "openapi" / SPEC_FILE
+
+
+@functools.cache
+def load_spec() -> JSON:
+    """The raw document, `$ref`s intact. Shared: callers must not mutate it."""
+    with spec_path().open(encoding="utf-8") as handle:
+        document = yaml.safe_load(handle)
+    if not isinstance(document, dict):
+        raise ValueError(f"{spec_path()}: not an OpenAPI document")
+    return document
+
+
+def resolve_pointer(document: JSON, ref: str) -> Any:
+    """The node a local `#/a/b` reference points at."""
+    if not ref.startswith("#/"):
+        raise ValueError(f"only local references are supported, got {ref!r}")
+    node: Any = document
+    for part in ref[2:].split("/"):
+        node = node[part.replace("~1", "/").replace("~0", "~")]
+    return node
+
+
+def dereference(document: JSON, node: Any) -> Any:
+    """`node` with every `$ref` replaced by its target (the bundled spec is acyclic)."""
+    if isinstance(node, dict):
+        if "$ref" in node:
+            return dereference(document, resolve_pointer(document, node["$ref"]))
+        return {key: dereference(document, value) for key, value in node.items()}
+    if isinstance(node, list):
+        return [dereference(document, item) for item in node]
+    return node
+
+
+@dataclass(frozen=True)
+class Operation:
+    """One operation of the spec, fully dereferenced."""
+
+    operation_id: str
+    method: str
+    path: str
+    definition: JSON
+
+    def response(self, status: int | str) -> JSON | None:
+        responses: JSON = self.definition.get("responses", {})
+        found = responses.get(str(status))
+        return found if isinstance(found, dict) else None
+
+
+def operations(document: JSON | None = None) -> Iterator[Operation]:
+    """Every operation under `paths`, in document order."""
+    document = document if document is not None else load_spec()
+    for path, item in document["paths"].items():
+        for method in HTTP_METHODS:
+            if method in item:
+                definition = dereference(document, item[method])
+                yield Operation(definition["operationId"], method.upper(), path, definition)
+
+
+@functools.cache
+def operation(operation_id: str) -> Operation:
+    for found in operations():
+        if found.operation_id == operation_id:
+            return found
+    raise KeyError(f"no operation {operation_id!r} in {spec_path()}")
+
+
+def schema(name: str) -> JSON:
+    """A component schema, dereferenced."""
+    document = load_spec()
+    found: JSON = dereference(document, document["components"]["schemas"][name])
+    return found

@@ -1,0 +1,92 @@
+"""`apikley-mock serve ...`: settings from flags, env and TOML, then uvicorn."""
+
+from __future__ import annotations
+
+import argparse
+import shlex
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from mock_server.settings import STATUS_POLICIES, Settings, SettingsError, load_settings
+
+EXAMPLE_BODY = ('{"model": "bytedance/v1-pro-fast-image-to-video", '
+                '"input": {"prompt": "A cup of coffee on a wooden table", '
+                '"image_url": "https://example.com/cup.png"}}')
+
+
+def parser() -> argparse.ArgumentParser:
+    root = argparse.ArgumentParser(prog="apikley-mock", description=__doc__)
+    commands = root.add_subparsers(dest="command", required=True)
+    serve = commands.add_parser("serve", help="run the mock server")
+    serve.add_argument("--host", help="interface to bind (default 127.0.0.1)")
+    serve.add_argument("--port", type=int, help="port (default 8000; 0 picks a free one)")
+    serve.add_argument("--seed", type=int, help="seed for timings and outcomes (default 0)")
+    serve.add_argument("--speed", type=float,
+                       help="virtual seconds per wall second (default 15; 0 freezes the clock)")
+    serve.add_argument("--epoch-ms", type=int, dest="epoch_ms",
+                       help="virtual clock start, Unix ms (default: now)")
+    serve.add_argument("--api-key", action="append", dest="api_keys", metavar="KEY",
+                       help="accepted API key; repeat for several (default apikley-mock-key)")
+    serve.add_argument("--status-policy", choices=STATUS_POLICIES, dest="status_policy",
+                       help="upstream: errors as HTTP 200 (default); mirror: HTTP status = code")
+    serve.add_argument("--config", type=Path, help="TOML file with any of these settings")
+    serve.add_argument("--log-level", default="info", help="uvicorn log level (default info)")
+    return root
+
+
+def banner(settings: Settings, port: int) -> str:
+    base = f"http://{settings.host}:{port}"
+    key = settings.api_keys[0]
+    curl = (f"curl -s {base}/api/v1/jobs/createTask -H {shlex.quote('Authorization: Bearer ' + key)}"
+            f" -H 'Content-Type: application/json' -d {shlex.quote(EXAMPLE_BODY)}")
+    return "\n".join([
+        f"apikley-mock listening on {base}",
+        f"API key: {key}",
+        "Create a task:",
+        f"  {curl}",
+        "Then poll it:",
+        f"  curl -s '{base}/api/v1/jobs/recordInfo?taskId=<taskId>' "
+        f"-H {shlex.quote('Authorization: Bearer ' + key)}",
+    ])
+
+
+def serve(args: argparse.Namespace) -> int:
+    import socket
+
+    import uvicorn
+
+    from mock_server.app import create_app
+
+    flags = {name: getattr(args, name) for name in
+             ("host", "port", "seed", "speed", "epoch_ms", "api_keys", "status_policy")}
+    try:
+        settings = load_settings(flags, config_file=args.config)
+    except SettingsError as exc:
+        print(f"apikley-mock: {exc}", file=sys.stderr)
+        return 2
+    sock = socket.socket(socket.AF_INET6 if ":" in settings.host else socket.AF_INET)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        sock.bind((settings.host, settings.port))
+    except OSError as exc:
+        print(f"apikley-mock: cannot listen on {settings.host}:{settings.port}: {exc}",
+              file=sys.stderr)
+        return 2
+    port = sock.getsockname()[1]
+    app = create_app(settings)
+    print(banner(settings, port), flush=True)
+    if settings.host not in ("127.0.0.1", "localhost", "::1"):
+        print(f"warning: listening on {settings.host}, not loopback only", file=sys.stderr)
+    config = uvicorn.Config(app, log_level=args.log_level, access_log=False)
+    uvicorn.Server(config).run(sockets=[sock])
+    return 0
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = parser().parse_args(argv)
+    return serve(args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

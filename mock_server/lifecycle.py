@@ -1,0 +1,106 @@
+"""Task lifecycles as data, and a task's timeline as a pure function of (task, seed).
+
+A timeline lists when each state begins; the state at any instant is the last stage that
+has begun, so reading a task never changes it and a terminal state never changes. No I/O.
+"""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+# Which state may follow which; the names are the spec's TaskState enum (a test holds them equal).
+TRANSITIONS: Mapping[str, tuple[str, ...]] = {
+    "waiting": ("queuing", "fail"),
+    "queuing": ("generating", "fail"),
+    "generating": ("success", "fail"),
+    "success": (),
+    "fail": (),
+}
+PROGRESS = ("waiting", "queuing", "generating")
+TERMINAL = frozenset(state for state, following in TRANSITIONS.items() if not following)
+
+# Virtual seconds at speed 1: fixed waiting and queuing, generation growing with the video.
+WAITING_SECONDS = 2.0
+QUEUING_SECONDS = 6.0
+GENERATING_BASE_SECONDS = 20.0
+GENERATING_PER_VIDEO_SECOND = 3.0
+JITTER = 0.2  # each stage lasts within +-20% of its nominal time
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """How a task ends: success, or fail at a stage; optionally slowed, or stuck in a state."""
+
+    state: str = "success"
+    fail_stage: str = "generating"
+    fail_code: str = "500"
+    fail_msg: str = "Internal server error"
+    slowdown: float = 1.0
+    stuck_in: str | None = None
+
+    def __post_init__(self) -> None:
+        if self.state not in TERMINAL:
+            raise ValueError(f"outcome state must be one of {sorted(TERMINAL)}")
+        for stage in (self.fail_stage, self.stuck_in):
+            if stage is not None and stage not in PROGRESS:
+                raise ValueError(f"{stage!r} is not one of {list(PROGRESS)}")
+        if self.slowdown <= 0:
+            raise ValueError("slowdown must be positive")
+
+
+@dataclass(frozen=True)
+class Stage:
+    state: str
+    at_ms: int
+
+
+@dataclass(frozen=True)
+class Timeline:
+    stages: tuple[Stage, ...]
+
+    def at(self, now_ms: int) -> Stage:
+        """The stage in force at `now_ms` (the first one before the task began)."""
+        current = self.stages[0]
+        for stage in self.stages[1:]:
+            if stage.at_ms > now_ms:
+                break
+            current = stage
+        return current
+
+    @property
+    def end(self) -> Stage | None:
+        last = self.stages[-1]
+        return last if last.state in TERMINAL else None
+
+
+def nominal_seconds(state: str, resolution: str, duration: str) -> float:
+    """How long a stage takes at speed 1 for a `720p`/`1080p`, `"5"`/`"10"` task."""
+    if state == "waiting":
+        return WAITING_SECONDS
+    if state == "queuing":
+        return QUEUING_SECONDS
+    lines = int(resolution.rstrip("p"))
+    seconds = GENERATING_BASE_SECONDS + GENERATING_PER_VIDEO_SECOND * float(duration)
+    return seconds * max(1.0, lines / 720) ** 1.2
+
+
+def plan_timeline(*, task_id: str, created_ms: int, resolution: str, duration: str,
+                  seed: int, outcome: Outcome) -> Timeline:
+    """Deterministic from its arguments: the same seed and task give the same timeline."""
+    rng = random.Random(f"{seed}:{task_id}")
+    jitters = [rng.uniform(1 - JITTER, 1 + JITTER) for _ in PROGRESS]  # drawn whatever the outcome
+    stages = [Stage("waiting", created_ms)]
+    at = created_ms
+    for index, state in enumerate(PROGRESS):
+        if outcome.stuck_in == state:
+            break
+        at += round(nominal_seconds(state, resolution, duration) * outcome.slowdown
+                    * jitters[index] * 1000)
+        if outcome.state == "fail" and outcome.fail_stage == state:
+            stages.append(Stage("fail", at))
+            break
+        following = PROGRESS[index + 1] if index + 1 < len(PROGRESS) else "success"
+        stages.append(Stage(following, at))
+    return Timeline(tuple(stages))

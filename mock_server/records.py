@@ -1,0 +1,41 @@
+"""A task as the spec's TaskRecord at a given instant: what Get Task Details returns.
+
+Pure: (task, timeline, now) in, a JSON-ready dict out. `param` and `resultJson` are JSON
+strings, times Unix ms, `costTime` whole seconds, as the real service answers.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import orjson
+
+from mock_server.lifecycle import TERMINAL, Timeline
+from mock_server.store import Task
+
+
+def result_urls(task: Task) -> list[str]:
+    return [f"{task.origin}/results/{task.task_id}.mp4"]
+
+
+def task_record(task: Task, timeline: Timeline, now_ms: int) -> dict[str, Any]:
+    stage = timeline.at(now_ms)
+    ended = stage.state in TERMINAL
+    failed = stage.state == "fail"
+    started_ms = timeline.stages[1].at_ms if len(timeline.stages) > 1 else task.created_ms
+    return {
+        "taskId": task.task_id,
+        "model": task.model,
+        "state": stage.state,
+        "param": task.param,
+        "resultJson": (orjson.dumps({"resultUrls": result_urls(task)}).decode()
+                       if stage.state == "success" else None),
+        "failCode": task.outcome.fail_code if failed else None,
+        "failMsg": task.outcome.fail_msg if failed else None,
+        # Seconds of processing after the task left `waiting`, as real records show.
+        "costTime": max(0, (stage.at_ms - started_ms) // 1000) if ended else None,
+        "createTime": task.created_ms,
+        "updateTime": stage.at_ms,
+        "completeTime": stage.at_ms if ended else None,
+        "creditsConsumed": 0 if failed else task.credits,
+    }

@@ -1,0 +1,108 @@
+"""One frozen settings object, from flags, `APIKLEY_MOCK_*` environment and a TOML file.
+
+Precedence: command-line flags, then the environment, then the config file, then the
+defaults below. Nothing else in the package reads the environment.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import tomllib
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+ENV_PREFIX = "APIKLEY_MOCK_"
+DEFAULT_API_KEY = "apikley-mock-key"
+STATUS_POLICIES = ("upstream", "mirror")
+
+
+class SettingsError(ValueError):
+    """A setting that cannot be used; the message names it."""
+
+
+@dataclass(frozen=True, kw_only=True)
+class Settings:
+    host: str = "127.0.0.1"
+    port: int = 8000
+    api_keys: tuple[str, ...] = (DEFAULT_API_KEY,)
+    seed: int = 0
+    # Virtual seconds per wall second: a 720p/5 s task (about 45 s) ends in about 3 s.
+    speed: float = 15.0
+    # Virtual clock start in Unix ms; None starts at the real time.
+    epoch_ms: int | None = None
+    # `upstream`: HTTP 200 with the error in `code` (createTask rate limit: HTTP 429).
+    # `mirror`: HTTP status equals `code`.
+    status_policy: str = "upstream"
+    max_body_bytes: int = 10 * 1024 * 1024
+    # Credits a key starts with, and what a task costs by "resolution/duration".
+    initial_balance: float = 10_000.0
+    prices: Mapping[str, float] = field(default_factory=lambda: {
+        "720p/5": 20.0, "720p/10": 40.0, "1080p/5": 45.0, "1080p/10": 90.0,
+    })
+
+    def __post_init__(self) -> None:
+        if not self.api_keys or any(not key or any(c.isspace() for c in key) for key in self.api_keys):
+            raise SettingsError("api_keys: give at least one key, without white space")
+        if not 0 <= self.port <= 65535:
+            raise SettingsError(f"port: {self.port} is not between 0 and 65535")
+        if self.speed < 0:
+            raise SettingsError(f"speed: {self.speed} must be >= 0 (0 freezes the clock)")
+        if self.status_policy not in STATUS_POLICIES:
+            raise SettingsError(f"status_policy: {self.status_policy!r} is not one of {list(STATUS_POLICIES)}")
+        if self.max_body_bytes <= 0:
+            raise SettingsError("max_body_bytes: must be positive")
+
+    def replace(self, **changes: Any) -> Settings:
+        return dataclasses.replace(self, **changes)
+
+
+def _coerce(name: str, raw: Any) -> Any:
+    """A value from a flag, the environment or TOML, as the field's type."""
+    kind = {f.name: f.type for f in dataclasses.fields(Settings)}[name]
+    try:
+        if kind == "int":
+            return int(raw)
+        if kind == "float":
+            return float(raw)
+        if kind == "int | None":
+            return None if raw in (None, "") else int(raw)
+        if kind == "tuple[str, ...]":
+            items = raw.split(",") if isinstance(raw, str) else list(raw)
+            return tuple(item.strip() for item in items if item.strip())
+        if kind == "Mapping[str, float]":
+            if not isinstance(raw, Mapping):
+                raise TypeError("expected a table")
+            return {str(key): float(value) for key, value in raw.items()}
+        return str(raw)
+    except (TypeError, ValueError) as exc:
+        raise SettingsError(f"{name}: cannot use {raw!r} ({exc})") from exc
+
+
+def load_settings(flags: Mapping[str, Any] | None = None, *,
+                  env: Mapping[str, str] | None = None,
+                  config_file: Path | None = None) -> Settings:
+    """Merge the sources; unknown keys are errors, not silently ignored."""
+    names = {f.name for f in dataclasses.fields(Settings)}
+    values: dict[str, Any] = {}
+    if config_file is not None:
+        try:
+            table = tomllib.loads(config_file.read_text(encoding="utf-8"))
+        except (OSError, tomllib.TOMLDecodeError) as exc:
+            raise SettingsError(f"config file {config_file}: {exc}") from exc
+        values.update(_known(table, names, f"config file {config_file}"))
+    environment = os.environ if env is None else env
+    from_env = {key[len(ENV_PREFIX):].lower(): value for key, value in environment.items()
+                if key.startswith(ENV_PREFIX)}
+    values.update(_known(from_env, names, "environment " + ENV_PREFIX + "*"))
+    values.update({key: value for key, value in (flags or {}).items() if value is not None})
+    return Settings(**{key: _coerce(key, value) for key, value in values.items()})
+
+
+def _known(values: Mapping[str, Any], names: set[str], source: str) -> dict[str, Any]:
+    unknown = sorted(set(values) - names)
+    if unknown:
+        raise SettingsError(f"{source}: unknown setting(s) {unknown}; known: {sorted(names)}")
+    return dict(values)

@@ -1,0 +1,85 @@
+"""Shared fixtures: a real mock on a loopback port with a frozen virtual clock, and an HTTP
+client that holds every response it receives to the bundled spec."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+import httpx
+import pytest
+
+from contracts.conformance import response_problems
+from mock_server import Settings, ThreadedServer, VirtualClock, create_app
+
+API_KEY = "test-key"
+OTHER_KEY = "other-key"
+EPOCH_MS = 1_765_182_752_206
+MODEL = "bytedance/v1-pro-fast-image-to-video"
+
+
+def valid_body(**input_fields: str) -> dict:
+    fields = {"prompt": "A cup of coffee on a wooden table", "image_url": "https://example.com/cup.png"}
+    fields.update(input_fields)
+    return {"model": MODEL, "input": fields}
+
+
+class SpecViolation(AssertionError):
+    pass
+
+
+def check_against_spec(response: httpx.Response) -> None:
+    response.read()
+    request = response.request
+    try:
+        request_body: bytes | None = request.content
+    except httpx.RequestNotRead:  # a streamed upload: its body is not kept
+        request_body = None
+    problems = response_problems(
+        request.method, str(request.url), request_headers=request.headers,
+        request_body=request_body, status=response.status_code,
+        response_headers=response.headers, response_body=response.content)
+    if problems:
+        raise SpecViolation(f"{request.method} {request.url} -> {response.status_code} "
+                            f"{response.text[:300]}\n" + "\n".join(problems))
+
+
+def spec_checked_client(base_url: str, api_key: str | None = API_KEY) -> httpx.Client:
+    headers = {"Authorization": f"Bearer {api_key}"} if api_key else {}
+    return httpx.Client(base_url=base_url, headers=headers, timeout=10,
+                        event_hooks={"response": [check_against_spec]})
+
+
+@dataclass
+class RunningMock:
+    server: ThreadedServer
+    clock: VirtualClock
+    client: httpx.Client
+
+    @property
+    def base_url(self) -> str:
+        return self.server.base_url
+
+    def client_for(self, api_key: str | None) -> httpx.Client:
+        return spec_checked_client(self.base_url, api_key)
+
+    def task_count(self) -> int:
+        return int(self.client.get("/__mock__/health").json()["data"]["tasks"])
+
+
+def start_mock(**settings: object) -> Iterator[RunningMock]:
+    base = Settings(api_keys=(API_KEY, OTHER_KEY), speed=0, epoch_ms=EPOCH_MS)
+    clock = VirtualClock(start_ms=EPOCH_MS, speed=0)
+    app = create_app(base.replace(**settings), clock=clock)
+    with ThreadedServer(app) as server, spec_checked_client(server.base_url) as client:
+        yield RunningMock(server, clock, client)
+
+
+@pytest.fixture
+def mock() -> Iterator[RunningMock]:
+    yield from start_mock()
+
+
+@pytest.fixture(params=["upstream", "mirror"])
+def any_policy_mock(request: pytest.FixtureRequest) -> Iterator[RunningMock]:
+    yield from start_mock(status_policy=request.param)
