@@ -11,7 +11,7 @@ from collections.abc import Mapping
 from urllib.parse import parse_qs, urlsplit
 
 from openapi_core import OpenAPI
-from openapi_core.templating.paths.exceptions import PathNotFound, OperationNotFound
+from openapi_core.templating.paths.exceptions import OperationNotFound, PathNotFound
 from openapi_core.testing import MockRequest, MockResponse
 
 from contracts.spec import load_spec
@@ -49,5 +49,5 @@ def response_problems(method: str, url: str, *, request_headers: Mapping[str, st
         causes = [str(cause) for cause in getattr(exc, "schema_errors", [])]
         inner = exc.__cause__
         causes += [str(error) for error in getattr(inner, "schema_errors", [])]
-        return [f"{type(exc).__name__}: {exc}"] + causes
+        return [f"{type(exc).__name__}: {exc}", *causes]
     return []

@@ -82,7 +82,12 @@ def as_json_schema(schema: Any) -> Any:
 
 
 def _conforms(name: str) -> Any:
-    return lambda value: oas30_format_checker.conforms(value, name)
+    # Pure, and slow for URIs (rfc3987's regex); clients repeat the same callBackUrl.
+    @functools.lru_cache(maxsize=4096)
+    def conforms(value: str) -> bool:
+        return bool(oas30_format_checker.conforms(value, name))
+
+    return conforms
 
 
 @dataclass(frozen=True)
@@ -143,7 +148,8 @@ def compile_operation(operation: Operation) -> RequestValidator:
     request_body: JSON = operation.definition.get("requestBody", {})
     content: JSON = request_body.get("content", {})
     media_type, media = next(iter(content.items()), (None, {}))
-    query = []
+    media = dict(media)
+    query: list[QueryParameter] = []
     for parameter in operation.definition.get("parameters", []):
         if parameter["in"] != "query":
             continue

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import gc
+
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
@@ -18,9 +20,10 @@ from mock_server.errors import (
     NOT_FOUND,
     RESULT_NOT_READY,
     ApiError,
+    http_status,
 )
 from mock_server.http import envelope
-from mock_server.routes import api_routes, render_error
+from mock_server.routes import api_routes
 from mock_server.settings import Settings
 from mock_server.store import MemoryTaskStore, TaskStore
 
@@ -54,7 +57,8 @@ def create_app(settings: Settings | None = None, *, clock: VirtualClock | None =
 
     async def api_error(request: Request, exc: Exception) -> Response:
         assert isinstance(exc, ApiError)
-        return render_error(exc, settings.status_policy)
+        return envelope(exc.code, exc.msg, status=http_status(exc, settings.status_policy),
+                        headers=exc.headers)
 
     async def server_error(request: Request, exc: Exception) -> Response:
         return envelope(500, INTERNAL_ERROR, status=500)
@@ -67,6 +71,7 @@ def create_app(settings: Settings | None = None, *, clock: VirtualClock | None =
     app = Starlette(routes=routes, exception_handlers={
         HTTPException: http_error, ApiError: api_error, Exception: server_error,
     })
+    gc.freeze()  # start-up objects (spec, validators) live forever: keep the GC off them
     app.state.backend = backend
     app.state.settings = settings
     return app

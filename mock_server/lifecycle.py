@@ -83,7 +83,8 @@ def nominal_seconds(state: str, resolution: str, duration: str) -> float:
         return QUEUING_SECONDS
     lines = int(resolution.rstrip("p"))
     seconds = GENERATING_BASE_SECONDS + GENERATING_PER_VIDEO_SECOND * float(duration)
-    return seconds * max(1.0, lines / 720) ** 1.2
+    scale: float = max(1.0, lines / 720) ** 1.2
+    return seconds * scale
 
 
 def plan_timeline(*, task_id: str, created_ms: int, resolution: str, duration: str,

@@ -8,15 +8,16 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Iterator
-from dataclasses import dataclass
-from typing import Protocol
+from typing import NamedTuple, Protocol
 
 from mock_server.ids import id_number
 from mock_server.lifecycle import Outcome
 
 
-@dataclass(frozen=True)
-class Task:
+class Task(NamedTuple):
+    """A task as acknowledged. A NamedTuple: immutable, hashable, and cheap to build on the
+    createTask hot path (a frozen dataclass costs four times as much)."""
+
     task_id: str
     api_key: str
     model: str

@@ -49,7 +49,7 @@ def test_new_task_is_waiting_with_the_body_as_a_json_string(mock: RunningMock) -
 
 def test_task_walks_the_lifecycle_to_success_on_the_virtual_clock(mock: RunningMock) -> None:
     task_id = create(mock)
-    seen = []
+    seen: list[str] = []
     for _ in range(200):  # 1 virtual second per step: 200 s is past any 720p/5 s task
         record = details(mock, task_id)
         if not seen or seen[-1] != record["state"]:

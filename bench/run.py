@@ -1,0 +1,144 @@
+"""`make bench`: the mock against a bare Starlette app, in the same run, under the same load.
+
+Prints req/s, p50/p99 latency and the ratio to the bare app for createTask and Get Task
+Details; the mock's readiness time after process start; and Get Task Details' cost as the
+store grows from 10k to 1M tasks. Targets (issue #2): >= 70% of bare throughput at 16
+connections, p99 <= 10 ms, ready < 1 s, flat lookup cost.
+"""
+
+from __future__ import annotations
+
+import json
+import random
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+from bench.load import Measured, build_request, run_load
+from bench.wrk import run_wrk
+
+KEY = "bench-key"
+CONNECTIONS = 16
+SECONDS = 5.0
+BODY = json.dumps({"model": "bytedance/v1-pro-fast-image-to-video", "input": {
+    "prompt": "A cup of coffee on a wooden table", "image_url": "https://example.com/cup.png",
+    "resolution": "720p", "duration": "5"}, "callBackUrl": "http://127.0.0.1:9/hook"}).encode()
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def wait_ready(url: str, process: subprocess.Popen[bytes], timeout: float = 20.0) -> float:
+    started = time.perf_counter()
+    while time.perf_counter() - started < timeout:
+        if process.poll() is not None:
+            raise RuntimeError(f"server exited with {process.returncode}")
+        try:
+            with urllib.request.urlopen(url, timeout=1):
+                return time.perf_counter() - started
+        except OSError:
+            time.sleep(0.01)
+    raise RuntimeError(f"{url} not ready after {timeout} s")
+
+
+@contextmanager
+def server(command: list[str], health_url: str) -> Iterator[float]:
+    started = time.perf_counter()
+    process = subprocess.Popen(command, stdout=subprocess.DEVNULL)
+    try:
+        wait_ready(health_url, process)
+        yield time.perf_counter() - started
+    finally:
+        process.terminate()
+        process.wait(timeout=10)
+
+
+def load(port: int, method: str, path: str, headers: dict[str, str], body: bytes = b"") -> Measured:
+    """The same load whatever the generator: warm up for 1 s, then measure."""
+    for seconds in (1.0, SECONDS):
+        if shutil.which("wrk"):
+            result = run_wrk(f"http://127.0.0.1:{port}{path}", method=method, headers=headers,
+                             body=body, connections=CONNECTIONS, seconds=seconds)
+        else:
+            result = run_load(port, build_request(method, path, headers=headers, body=body),
+                              connections=CONNECTIONS, seconds=seconds)
+    return result
+
+
+def describe(name: str, result: Measured, baseline: Measured | None) -> str:
+    ratio = f"{result.rps / baseline.rps:6.1%} of bare" if baseline else "  baseline"
+    return (f"{name:<28} {result.rps:8.0f} req/s  p50 {result.p50_ms:5.2f} ms  "
+            f"p99 {result.p99_ms:5.2f} ms  {ratio}  non-2xx {result.non_2xx}")
+
+
+def lookup_cost(sizes: tuple[int, ...] = (10_000, 1_000_000), lookups: int = 50_000) -> list[str]:
+    """Get Task Details through the backend (no HTTP) as the memory store grows."""
+    from mock_server.backend import Backend
+    from mock_server.clock import VirtualClock
+    from mock_server.lifecycle import Outcome
+    from mock_server.settings import Settings
+    from mock_server.store import MemoryTaskStore, Task
+
+    lines = []
+    for size in sizes:
+        store = MemoryTaskStore()
+        outcome = Outcome()
+        for number in range(size):
+            store.add(Task(task_id=f"task_bytedance_{10**12 + number}", api_key=KEY,
+                           model="m", param="{}", resolution="720p", duration="5",
+                           callback_url=None, created_ms=10**12 + number, origin="http://x",
+                           credits=20.0, outcome=outcome))
+        backend = Backend(Settings(api_keys=(KEY,)), clock=VirtualClock(speed=0), store=store)
+        ids = [f"task_bytedance_{10**12 + random.randrange(size)}" for _ in range(lookups)]
+        started = time.perf_counter()
+        for task_id in ids:
+            backend.get_task_details(KEY, task_id)
+        micros = (time.perf_counter() - started) / lookups * 1e6
+        lines.append(f"get_task_details with {size:>9,} tasks stored: {micros:6.2f} us/lookup")
+    return lines
+
+
+def main() -> int:
+    print(f"load: {'wrk' if shutil.which('wrk') else 'bench.load (python)'}; "
+          f"{CONNECTIONS} connections, {SECONDS:g} s per scenario, loopback")
+    bare_port, mock_port = free_port(), free_port()
+    with tempfile.TemporaryDirectory() as scratch:
+        config = Path(scratch) / "bench.toml"
+        config.write_text("initial_balance = 1e15\n")
+        with server([sys.executable, "-m", "bench.bare_app", "--port", str(bare_port)],
+                    f"http://127.0.0.1:{bare_port}/json"):
+            bare = load(bare_port, "GET", "/json", {})
+        mock_command = [sys.executable, "-m", "mock_server", "serve", "--port", str(mock_port),
+                        "--api-key", KEY, "--status-policy", "mirror", "--config", str(config),
+                        "--log-level", "warning"]
+        with server(mock_command, f"http://127.0.0.1:{mock_port}/__mock__/health") as ready:
+            auth = {"Authorization": f"Bearer {KEY}"}
+            create = load(mock_port, "POST", "/api/v1/jobs/createTask",
+                          {**auth, "Content-Type": "application/json"}, BODY)
+            request = urllib.request.Request(
+                f"http://127.0.0.1:{mock_port}/api/v1/jobs/createTask", data=BODY,
+                headers={**auth, "Content-Type": "application/json"})
+            with urllib.request.urlopen(request) as answer:
+                task_id = json.load(answer)["data"]["taskId"]
+            details = load(mock_port, "GET", f"/api/v1/jobs/recordInfo?taskId={task_id}", auth)
+    print(describe("bare Starlette GET /json", bare, None))
+    print(describe("mock POST createTask", create, bare))
+    print(describe("mock GET recordInfo", details, bare))
+    print(f"mock ready after process start: {ready:.2f} s")
+    for line in lookup_cost():
+        print(line)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,55 @@
+"""`apikley-mock serve` as a user runs it: a real process, its banner, its port, its errors."""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import sys
+from collections.abc import Iterator
+
+import httpx
+import pytest
+
+BANNER_LINES = 6  # see mock_server.cli.banner
+
+
+@pytest.fixture
+def served() -> Iterator[tuple[str, list[str]]]:
+    process = subprocess.Popen(
+        [sys.executable, "-m", "mock_server", "serve", "--port", "0", "--speed", "0",
+         "--api-key", "cli-key", "--log-level", "warning"],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        assert process.stdout is not None
+        lines = [process.stdout.readline() for _ in range(BANNER_LINES)]
+        match = re.search(r"listening on (http://127\.0\.0\.1:\d+)", lines[0])
+        assert match, lines
+        yield match.group(1), lines
+    finally:
+        process.terminate()
+        process.wait(timeout=10)
+
+
+def test_serve_prints_url_key_and_a_working_curl_line(served: tuple[str, list[str]]) -> None:
+    base_url, lines = served
+    assert lines[1].strip() == "API key: cli-key"
+    curl = next(line for line in lines if line.strip().startswith("curl") and "createTask" in line)
+    assert "Authorization: Bearer cli-key" in curl and base_url in curl
+    health = httpx.get(f"{base_url}/__mock__/health", timeout=10).json()
+    assert health["data"]["status"] == "ok"
+    answer = httpx.get(f"{base_url}/api/v1/chat/credit",
+                       headers={"Authorization": "Bearer cli-key"}, timeout=10).json()
+    assert answer["code"] == 200
+
+
+@pytest.mark.parametrize(("args", "message"), [
+    (["--speed", "-2"], "speed: -2.0 must be >= 0"),
+    (["--port", "99999"], "port: 99999 is not between"),
+    (["--config", "/nonexistent/mock.toml"], "config file /nonexistent/mock.toml"),
+])
+def test_bad_settings_exit_2_with_the_setting_named(args: list[str], message: str) -> None:
+    done = subprocess.run([sys.executable, "-m", "mock_server", "serve", *args],
+                          capture_output=True, text=True, timeout=30)
+    assert done.returncode == 2
+    assert message in done.stderr
+    assert "Traceback" not in done.stderr

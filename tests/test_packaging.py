@@ -1,0 +1,30 @@
+"""The spec ships inside the wheel: an installed build loads it from outside the repo."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import zipfile
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def test_wheel_carries_the_spec_and_loads_it_outside_the_repo(tmp_path: Path) -> None:
+    subprocess.run([sys.executable, "-m", "hatchling", "build", "-t", "wheel", "-d",
+                    str(tmp_path / "dist")], cwd=ROOT, check=True, capture_output=True, timeout=120)
+    wheel = next((tmp_path / "dist").glob("apikley_mock-*.whl"))
+    installed = tmp_path / "site"
+    with zipfile.ZipFile(wheel) as archive:
+        assert "contracts/openapi/apikley.yaml" in archive.namelist()
+        archive.extractall(installed)
+    probe = ("import contracts, mock_server; from contracts.spec import spec_path, load_spec; "
+             "from contracts.validators import request_validators; "
+             "print(contracts.__file__); print(spec_path()); print(len(request_validators())); "
+             "print(load_spec()['info']['title'])")
+    done = subprocess.run([sys.executable, "-c", probe], cwd=tmp_path, capture_output=True,
+                          text=True, timeout=60, env={"PYTHONPATH": str(installed)}, check=True)
+    module_file, spec_file, count, title = done.stdout.split("\n")[:4]
+    assert module_file.startswith(str(installed))
+    assert spec_file == str(installed / "contracts" / "openapi" / "apikley.yaml")
+    assert int(count) >= 6 and title == "Bytedance API"
