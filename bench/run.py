@@ -114,7 +114,8 @@ def main() -> int:
     bare_port, mock_port = free_port(), free_port()
     with tempfile.TemporaryDirectory() as scratch:
         config = Path(scratch) / "bench.toml"
-        config.write_text("initial_balance = 1e15\n")
+        # The validation and storage path is measured, not the rate limiter's refusals.
+        config.write_text('initial_balance = 1e15\ncreate_rate_limit = "off"\nquery_rate_limit = "off"\n')
         with server([sys.executable, "-m", "bench.bare_app", "--port", str(bare_port)],
                     f"http://127.0.0.1:{bare_port}/json"):
             bare = load(bare_port, "GET", "/json", {})

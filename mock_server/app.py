@@ -2,8 +2,13 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import gc
+import time
+from collections.abc import AsyncIterator
 
+import httpx
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
@@ -13,7 +18,9 @@ from starlette.routing import Route
 from contracts.validators import request_validators
 from mock_server.auth import KeyRing
 from mock_server.backend import Backend
+from mock_server.callbacks import CallbackDispatcher, CallbackPolicy
 from mock_server.clock import VirtualClock
+from mock_server.control import Control, control_routes
 from mock_server.errors import (
     INTERNAL_ERROR,
     METHOD_NOT_ALLOWED,
@@ -25,14 +32,37 @@ from mock_server.errors import (
 from mock_server.http import envelope
 from mock_server.routes import api_routes
 from mock_server.settings import Settings
-from mock_server.store import MemoryTaskStore, TaskStore
+from mock_server.store import MemoryTaskStore, SqliteTaskStore, TaskStore
+
+TICK_SECONDS = 0.02  # how often ended tasks are settled and due callbacks started
+
+
+def open_store(settings: Settings) -> TaskStore:
+    return SqliteTaskStore(settings.db) if settings.db else MemoryTaskStore()
+
+
+def start_clock(settings: Settings, store: TaskStore) -> VirtualClock:
+    """Real time (or --epoch-ms), but never before the virtual time a stored run had reached:
+    a task that ended before a restart stays ended."""
+    start = settings.epoch_ms if settings.epoch_ms is not None else int(time.time() * 1000)
+    saved = store.load_clock()
+    return VirtualClock(start_ms=max(start, saved or 0), speed=settings.speed)
 
 
 def create_app(settings: Settings | None = None, *, clock: VirtualClock | None = None,
-               store: TaskStore | None = None) -> Starlette:
+               store: TaskStore | None = None,
+               transport: httpx.AsyncBaseTransport | None = None) -> Starlette:
     settings = settings or Settings()
-    clock = clock or VirtualClock(start_ms=settings.epoch_ms, speed=settings.speed)
-    backend = Backend(settings, clock=clock, store=store or MemoryTaskStore())
+    owns_store = store is None
+    store = store or open_store(settings)
+    clock = clock or start_clock(settings, store)
+    policy = CallbackPolicy(max_attempts=settings.callback_max_attempts,
+                            backoff_seconds=settings.callback_backoff_seconds,
+                            allow_hosts=settings.callback_allow_hosts,
+                            hmac_key=settings.webhook_hmac_key)
+    dispatcher = CallbackDispatcher(policy, clock=clock, journal=store.deliveries, transport=transport)
+    backend = Backend(settings, clock=clock, store=store, dispatcher=dispatcher)
+    control = Control(backend)
 
     async def health(request: Request) -> Response:
         return envelope(200, "success", {"status": "ok", "now": clock.now_ms(),
@@ -63,15 +93,36 @@ def create_app(settings: Settings | None = None, *, clock: VirtualClock | None =
     async def server_error(request: Request, exc: Exception) -> Response:
         return envelope(500, INTERNAL_ERROR, status=500)
 
+    @contextlib.asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        async def ticker() -> None:
+            while True:
+                control.tick()
+                await asyncio.sleep(TICK_SECONDS)
+
+        running = asyncio.create_task(ticker())
+        try:
+            yield
+        finally:
+            running.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await running
+            await dispatcher.aclose()
+            store.save_clock(clock.now_ms())
+            if owns_store:
+                store.close()
+
     routes = api_routes(backend, request_validators(), KeyRing(settings.api_keys))
     routes += [
         Route("/__mock__/health", health, methods=["GET"]),
+        *control_routes(control, settings.admin_token),
         Route("/results/{name:path}", result_media, methods=["GET"]),
     ]
-    app = Starlette(routes=routes, exception_handlers={
+    app = Starlette(routes=routes, lifespan=lifespan, exception_handlers={
         HTTPException: http_error, ApiError: api_error, Exception: server_error,
     })
     gc.freeze()  # start-up objects (spec, validators) live forever: keep the GC off them
     app.state.backend = backend
     app.state.settings = settings
+    app.state.control = control
     return app

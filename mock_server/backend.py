@@ -1,27 +1,46 @@
 """The rules of the API, one method per operation, raising `ApiError`s.
 
 HTTP and storage are adapters around it: handlers parse, call one method here, and render.
-Requests reaching it have passed the spec's validation already.
+It also settles tasks as they end on the virtual clock (refunds a failed generation,
+hands the callback to the dispatcher), in the order their ends fall.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import gc
+import heapq
+from dataclasses import dataclass, field
 from typing import Any
 
 import orjson
 
 from contracts.spec import operation
+from mock_server.callbacks import CallbackDispatcher, Delivery
 from mock_server.clock import VirtualClock
-from mock_server.errors import INSUFFICIENT_CREDITS, RECORD_NOT_FOUND, ApiError
+from mock_server.errors import (
+    CREATE_RATE_LIMITED,
+    FEATURE_DISABLED,
+    INSUFFICIENT_CREDITS,
+    MAINTENANCE,
+    QUERY_RATE_LIMITED,
+    RECORD_NOT_FOUND,
+    SCENARIO_NOT_FOR_OPERATION,
+    TASK_ENDED,
+    ApiError,
+)
 from mock_server.ids import TaskIdGenerator
+from mock_server.journal import Journal
 from mock_server.lifecycle import Outcome, Timeline, plan_timeline
-from mock_server.records import task_record
+from mock_server.ratelimit import Rate, RateLimiter, retry_after
+from mock_server.records import callback_payload, task_record
+from mock_server.scenarios import OutcomeQueue, Scenario, forced, from_prompt
 from mock_server.settings import Settings
 from mock_server.store import Task, TaskStore
 
 CREATE_TASK = "bytedance-v1-pro-fast-image-to-video"
+GET_TASK_DETAILS = "get-task-details"
 GC_FREEZE_EVERY = 1000
 
 
@@ -34,46 +53,102 @@ def input_defaults() -> dict[str, Any]:
 
 @functools.lru_cache(maxsize=65_536)
 def _planned(task: Task, seed: int) -> Timeline:
-    """Timelines are pure, so polling a task plans it once (tasks are frozen and hashable)."""
+    """Timelines are pure, so polling a task plans it once (tasks are immutable and hashable)."""
     return plan_timeline(task_id=task.task_id, created_ms=task.created_ms,
                          resolution=task.resolution, duration=task.duration, seed=seed,
                          outcome=task.outcome)
 
 
+@dataclass
+class Toggles:
+    """Switches the control API may flip at run time."""
+
+    maintenance: bool = False
+    disabled_features: set[str] = field(default_factory=set)
+
+
 class Backend:
-    def __init__(self, settings: Settings, *, clock: VirtualClock, store: TaskStore) -> None:
+    def __init__(self, settings: Settings, *, clock: VirtualClock, store: TaskStore,
+                 dispatcher: CallbackDispatcher | None = None) -> None:
         self.settings = settings
         self.clock = clock
         self.store = store
+        self.dispatcher = dispatcher
+        self.toggles = Toggles(settings.maintenance, set(settings.disabled_features))
+        self.queue = OutcomeQueue()
+        self.requests = Journal(settings.journal_size)
+        self._limits = {
+            CREATE_TASK: RateLimiter(Rate.parse(settings.create_rate_limit), clock.now_ms),
+            GET_TASK_DETAILS: RateLimiter(Rate.parse(settings.query_rate_limit), clock.now_ms),
+        }
         self._ids = TaskIdGenerator(clock.now_ms, last_issued=store.last_id_number())
         self._defaults = input_defaults()
         self._created = 0
+        self._ends: list[tuple[int, str]] = []
+        for task in store.unsettled():  # after a restart, ends still to settle
+            self._watch(task)
+
+    # -- rules shared by operations -------------------------------------------------------
 
     def price(self, resolution: str, duration: str) -> float:
         return self.settings.prices[f"{resolution}/{duration}"]
 
     def balance(self, api_key: str) -> float:
+        self.settle()
         stored = self.store.balance(api_key)
         return self.settings.initial_balance if stored is None else stored
 
     def timeline(self, task: Task) -> Timeline:
         return _planned(task, self.settings.seed)
 
-    def create_task(self, api_key: str, body: dict[str, Any], *, origin: str) -> dict[str, Any]:
+    def admit(self, api_key: str, operation_id: str, scenario: Scenario | None) -> Outcome | None:
+        """What may refuse a call before its body is read: maintenance, a call scenario
+        (from the header or the key's queue), the rate limit. Returns a task outcome asked for."""
+        if self.toggles.maintenance:
+            raise ApiError(455, MAINTENANCE)
+        scenario = scenario or self.queue.pop(api_key, operation_id)
+        if scenario is not None:
+            if scenario.is_call_outcome:
+                raise scenario.error(rate_limit_status=429 if operation_id == CREATE_TASK else None)
+            if operation_id != CREATE_TASK:
+                raise ApiError(422, SCENARIO_NOT_FOR_OPERATION.format(name=scenario.name))
+        limiter = self._limits.get(operation_id)
+        wait = limiter.take(api_key) if limiter is not None else None
+        if wait is not None and limiter is not None and limiter.rate is not None:
+            rate = limiter.rate
+            if operation_id == CREATE_TASK:  # upstream: a real HTTP 429, not queued
+                raise ApiError(429, CREATE_RATE_LIMITED.format(count=rate.count, seconds=f"{rate.seconds:g}"),
+                               http_status=429, headers={"Retry-After": retry_after(wait)})
+            raise ApiError(429, QUERY_RATE_LIMITED.format(count=rate.count, seconds=f"{rate.seconds:g}"),
+                           headers={"Retry-After": retry_after(wait)})
+        return scenario.outcome() if scenario is not None else None
+
+    # -- operations -----------------------------------------------------------------------
+
+    def create_task(self, api_key: str, body: dict[str, Any], *, origin: str,
+                    outcome: Outcome | None = None) -> dict[str, Any]:
         given = body.get("input", {})
+        marked = from_prompt(given.get("prompt"))
+        if marked is not None:
+            if marked.is_call_outcome:
+                raise marked.error(rate_limit_status=429)
+            outcome = outcome or marked.outcome()
         resolution = given.get("resolution", self._defaults["resolution"])
         duration = given.get("duration", self._defaults["duration"])
+        if self.toggles.disabled_features:
+            for name, value in (("resolution", resolution), ("duration", duration)):
+                if f"{name}={value}" in self.toggles.disabled_features:
+                    raise ApiError(505, FEATURE_DISABLED.format(name=name, value=value))
         cost = self.price(resolution, duration)
         balance = self.balance(api_key)
         if cost > balance:
             raise ApiError(402, INSUFFICIENT_CREDITS.format(cost=cost, balance=balance))
-        task = Task(task_id=self._ids.next_id(), api_key=api_key, model=body["model"],
-                    param=orjson.dumps(body).decode(), resolution=resolution,
-                    duration=duration, callback_url=body.get("callBackUrl"),
-                    created_ms=self.clock.now_ms(), origin=origin, credits=cost,
-                    outcome=Outcome())
+        task = Task(self._ids.next_id(), api_key, body["model"], orjson.dumps(body).decode(),
+                    resolution, duration, body.get("callBackUrl"), self.clock.now_ms(), origin,
+                    cost, outcome or Outcome())
         self.store.add(task)
         self.store.set_balance(api_key, balance - cost)
+        self._watch(task)
         self._created += 1
         if self._created % GC_FREEZE_EVERY == 0:
             # Stored tasks live until reset; freezing them keeps full GC passes (and the p99
@@ -82,10 +157,99 @@ class Backend:
         return {"taskId": task.task_id}
 
     def get_task_details(self, api_key: str, task_id: str) -> dict[str, Any]:
-        task = self.store.get(task_id)
-        if task is None or task.api_key != api_key:  # another key's task does not exist for you
-            raise ApiError(422, RECORD_NOT_FOUND)
+        task = self.owned_task(api_key, task_id)
         return task_record(task, self.timeline(task), self.clock.now_ms())
 
     def get_account_credits(self, api_key: str) -> float:
         return self.balance(api_key)
+
+    # -- control --------------------------------------------------------------------------
+
+    def owned_task(self, api_key: str | None, task_id: str) -> Task:
+        """The task, if it exists for this key (any key when None): else recordInfo is null."""
+        task = self.store.get(task_id)
+        if task is None or (api_key is not None and task.api_key != api_key):
+            raise ApiError(422, RECORD_NOT_FOUND)
+        return task
+
+    def set_outcome(self, task_id: str, outcome: Outcome) -> Task:
+        task = self.owned_task(None, task_id)
+        if self.timeline(task).at(self.clock.now_ms()).state in ("success", "fail"):
+            raise ApiError(422, TASK_ENDED.format(task_id=task_id))
+        changed = task._replace(outcome=outcome)
+        self.store.update(changed)
+        self._watch(changed)
+        self.settle()
+        return changed
+
+    def force_state(self, task_id: str, state: str) -> Task:
+        task = self.owned_task(None, task_id)
+        return self.set_outcome(task_id, forced(task.outcome, state, self.clock.now_ms()))
+
+    def redeliver(self, task_id: str) -> None:
+        task = self.owned_task(None, task_id)
+        timeline = self.timeline(task)
+        if timeline.end is None or timeline.end.at_ms > self.clock.now_ms():
+            raise ApiError(422, f"task {task_id} has not ended: nothing to deliver yet")
+        if not task.callback_url or self.dispatcher is None:
+            raise ApiError(422, f"task {task_id} has no callBackUrl")
+        self.dispatcher.schedule(self._delivery(task, timeline), self.clock.now_ms())
+
+    def reset(self, api_key: str | None = None) -> None:
+        self.store.clear(api_key)
+        self.queue.clear(api_key)
+        self.requests.clear(api_key)
+        for limiter in self._limits.values():
+            limiter.reset(api_key)
+        if self.dispatcher is not None:
+            self.dispatcher.clear(api_key)
+        self._ends = [(at, task_id) for at, task_id in self._ends if self.store.get(task_id)]
+        heapq.heapify(self._ends)
+
+    # -- settling ended tasks ---------------------------------------------------------------
+
+    def _watch(self, task: Task) -> None:
+        end = self.timeline(task).end
+        if end is not None:
+            heapq.heappush(self._ends, (end.at_ms, task.task_id))
+
+    def settle(self) -> None:
+        """Apply every task end that is due, in the order the ends fall."""
+        if not self._ends or self._ends[0][0] > self.clock.now_ms():
+            return
+        now = self.clock.now_ms()
+        while self._ends and self._ends[0][0] <= now:
+            at, task_id = heapq.heappop(self._ends)
+            task = self.store.get(task_id)
+            if task is None or self.store.is_settled(task_id):
+                continue
+            timeline = self.timeline(task)
+            if timeline.end is None or timeline.end.at_ms != at:
+                continue  # its outcome changed since; the new end is watched too
+            self._settle(task, timeline)
+
+    def _settle(self, task: Task, timeline: Timeline) -> None:
+        assert timeline.end is not None
+        if timeline.end.state == "fail":  # a failed generation is not charged
+            stored = self.store.balance(task.api_key)
+            balance = self.settings.initial_balance if stored is None else stored
+            self.store.set_balance(task.api_key, balance + task.credits)
+        self.store.mark_settled(task.task_id)
+        if task.callback_url and self.dispatcher is not None:
+            delivery = self._delivery(task, timeline)
+            mode, due = task.outcome.callback, timeline.end.at_ms
+            if mode == "drop":
+                self.dispatcher.drop(delivery)
+                return
+            if mode == "delay":
+                due += round(task.outcome.callback_delay_s * 1000)
+            self.dispatcher.schedule(delivery, due)
+            if mode == "duplicate":
+                self.dispatcher.schedule(dataclasses.replace(delivery, copy=2), due)
+
+    def _delivery(self, task: Task, timeline: Timeline) -> Delivery:
+        stored = self.store.balance(task.api_key)
+        remained = self.settings.initial_balance if stored is None else stored
+        payload = callback_payload(task, timeline, remained_credits=remained)
+        assert task.callback_url is not None
+        return Delivery(task.task_id, task.api_key, task.callback_url, orjson.dumps(payload))

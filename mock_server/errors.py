@@ -19,6 +19,12 @@ BODY_NOT_JSON = "body: not valid JSON ({reason})"
 BODY_NOT_UTF8 = "body: not valid UTF-8 ({reason})"
 BODY_MISSING = "body: a JSON request body is required"
 WRONG_CONTENT_TYPE = "Content-Type: must be {expected} (got {got})"
+MAINTENANCE = "The system is currently undergoing maintenance"
+FEATURE_DISABLED = "Feature disabled: {name} {value} is currently disabled"
+CREATE_RATE_LIMITED = "Rate limited: at most {count} createTask requests per {seconds} seconds"
+QUERY_RATE_LIMITED = "Rate limited: at most {count} recordInfo queries per {seconds} seconds"
+SCENARIO_NOT_FOR_OPERATION = "X-Mock-Scenario: {name!r} is a task outcome; it applies to createTask only"
+TASK_ENDED = "task {task_id} has ended; terminal states never change"
 RESULT_NOT_READY = "Result media is not served by this version of apikley-mock: {path}"
 
 

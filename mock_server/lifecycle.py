@@ -29,9 +29,13 @@ GENERATING_PER_VIDEO_SECOND = 3.0
 JITTER = 0.2  # each stage lasts within +-20% of its nominal time
 
 
+CALLBACK_MODES = ("normal", "duplicate", "delay", "drop")
+
+
 @dataclass(frozen=True)
 class Outcome:
-    """How a task ends: success, or fail at a stage; optionally slowed, or stuck in a state."""
+    """How a task ends: success, or fail at a stage; optionally slowed, stuck in a state, or
+    forced into a state at an instant; and how its callback is delivered."""
 
     state: str = "success"
     fail_stage: str = "generating"
@@ -39,6 +43,10 @@ class Outcome:
     fail_msg: str = "Internal server error"
     slowdown: float = 1.0
     stuck_in: str | None = None
+    forced_state: str | None = None
+    forced_at_ms: int | None = None
+    callback: str = "normal"
+    callback_delay_s: float = 0.0
 
     def __post_init__(self) -> None:
         if self.state not in TERMINAL:
@@ -48,6 +56,12 @@ class Outcome:
                 raise ValueError(f"{stage!r} is not one of {list(PROGRESS)}")
         if self.slowdown <= 0:
             raise ValueError("slowdown must be positive")
+        if self.callback not in CALLBACK_MODES:
+            raise ValueError(f"callback must be one of {list(CALLBACK_MODES)}")
+        if self.callback_delay_s < 0:
+            raise ValueError("callback delay must be >= 0")
+        if (self.forced_state is None) != (self.forced_at_ms is None):
+            raise ValueError("a forced state needs its instant, and the other way round")
 
 
 @dataclass(frozen=True)
@@ -104,4 +118,21 @@ def plan_timeline(*, task_id: str, created_ms: int, resolution: str, duration: s
             break
         following = PROGRESS[index + 1] if index + 1 < len(PROGRESS) else "success"
         stages.append(Stage(following, at))
+    if outcome.forced_state is not None and outcome.forced_at_ms is not None:
+        return _force(stages, outcome.forced_state, outcome.forced_at_ms)
     return Timeline(tuple(stages))
+
+
+def _force(stages: list[Stage], state: str, at_ms: int) -> Timeline:
+    """Keep what had happened by `at_ms`, then walk on to `state` at that instant (states in
+    between take no time) and stay there."""
+    kept = [stage for stage in stages if stage.at_ms <= at_ms] or stages[:1]
+    if kept[-1].state in TERMINAL:
+        return Timeline(tuple(kept))  # terminal states never change
+    order = [*PROGRESS, "success"]
+    if state == "fail":
+        return Timeline((*kept, Stage("fail", at_ms)))
+    start = order.index(kept[-1].state)
+    target = order.index(state)
+    walked = [Stage(name, at_ms) for name in order[start + 1:target + 1]]
+    return Timeline((*kept, *walked))

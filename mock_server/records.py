@@ -39,3 +39,21 @@ def task_record(task: Task, timeline: Timeline, now_ms: int) -> dict[str, Any]:
         "completeTime": stage.at_ms if ended else None,
         "creditsConsumed": 0 if failed else task.credits,
     }
+
+
+CALLBACK_SUCCESS_MSG = "Playground task completed successfully."
+CALLBACK_FAIL_MSG = "Playground task failed."
+
+
+def callback_payload(task: Task, timeline: Timeline, *, remained_credits: float) -> dict[str, Any]:
+    """The callback body for an ended task: a Get Task Details answer plus credit fields."""
+    end = timeline.end
+    if end is None:
+        raise ValueError(f"task {task.task_id} has not ended")
+    record = task_record(task, timeline, end.at_ms)
+    succeeded = end.state == "success"
+    record["consumeCredits"] = task.credits if succeeded else 0
+    record["remainedCredits"] = remained_credits
+    return {"code": 200 if succeeded else 501,
+            "msg": CALLBACK_SUCCESS_MSG if succeeded else CALLBACK_FAIL_MSG,
+            "data": record}

@@ -8,6 +8,7 @@ Response objects cost more than the work itself.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Mapping
 from typing import Any, NamedTuple
 from urllib.parse import parse_qsl
@@ -16,12 +17,15 @@ from starlette.routing import Route
 from starlette.types import Receive, Scope, Send
 
 from contracts.validators import RequestInvalid, RequestValidator
+from mock_server import scenarios
 from mock_server.auth import KeyRing
 from mock_server.backend import CREATE_TASK, Backend
 from mock_server.errors import ApiError, http_status
 from mock_server.http import encode_envelope, parse_json, read_body, require_media_type
+from mock_server.lifecycle import Outcome
 
-WANTED_HEADERS = frozenset({b"authorization", b"content-type", b"content-length", b"host"})
+WANTED_HEADERS = frozenset({b"authorization", b"content-type", b"content-length", b"host",
+                            scenarios.HEADER.encode()})
 
 
 class Call(NamedTuple):
@@ -32,6 +36,7 @@ class Call(NamedTuple):
     query: Mapping[str, str]
     scope: Scope
     host: str | None
+    outcome: Outcome | None
 
     @property
     def origin(self) -> str:
@@ -47,7 +52,7 @@ Handler = Any  # Callable[[Backend, Call], Any]; a lambda table reads better tha
 
 HANDLERS: Mapping[str, Handler] = {
     CREATE_TASK: lambda backend, call: backend.create_task(call.api_key, call.body,
-                                                           origin=call.origin),
+                                                           origin=call.origin, outcome=call.outcome),
     "get-task-details": lambda backend, call: backend.get_task_details(call.api_key,
                                                                        call.query["taskId"]),
     "get-account-credits": lambda backend, call: backend.get_account_credits(call.api_key),
@@ -75,32 +80,45 @@ class OperationEndpoint:
         self.keys = keys
         self.policy = backend.settings.status_policy
         self.limit = backend.settings.max_body_bytes
+        self.operation_id = validator.operation.operation_id
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        started = time.perf_counter()
         headers = {name.decode(): value.decode("latin-1") for name, value in scope["headers"]
                    if name in WANTED_HEADERS}
-        validator = self.validator
+        api_key = ""
+        extra: Mapping[str, str] | None = None
         try:
             api_key = self.keys.authenticate(headers.get("authorization"))
-            body = None
-            if validator.media_type is not None:
-                require_media_type(headers.get("content-type", ""), validator.media_type)
-                raw = await read_body(receive, headers.get("content-length", ""), self.limit)
-                body = parse_json(raw)
-                validator.check_body(body)
-            query: Mapping[str, str] = {}
-            if validator.query:
-                query = dict(parse_qsl(scope["query_string"].decode("latin-1"), keep_blank_values=True))
-            validator.check_query(query)
-            data = self.handler(self.backend, Call(api_key, body, query, scope, headers.get("host")))
+            code, msg, data, status = 200, "success", await self.answer(api_key, headers, scope, receive), 200
         except RequestInvalid as exc:
-            await send_envelope(send, 422, str(exc), status=http_status(ApiError(422, ""), self.policy))
-            return
+            code, msg, data, status = 422, str(exc), None, http_status(ApiError(422, ""), self.policy)
         except ApiError as exc:
-            await send_envelope(send, exc.code, exc.msg, status=http_status(exc, self.policy),
-                                headers=exc.headers)
-            return
-        await send_envelope(send, 200, "success", data)
+            code, msg, data, status = exc.code, exc.msg, None, http_status(exc, self.policy)
+            extra = exc.headers
+        await send_envelope(send, code, msg, data, status=status, headers=extra)
+        self.backend.requests.add(api_key, {
+            "at": self.backend.clock.now_ms(), "method": scope["method"], "path": scope["path"],
+            "operationId": self.operation_id, "status": status, "code": code,
+            "latencyMs": round((time.perf_counter() - started) * 1000, 3),
+        })
+
+    async def answer(self, api_key: str, headers: Mapping[str, str], scope: Scope,
+                     receive: Receive) -> Any:
+        validator = self.validator
+        named = headers.get(scenarios.HEADER)
+        scenario = scenarios.parse(named, "X-Mock-Scenario") if named is not None else None
+        outcome = self.backend.admit(api_key, self.operation_id, scenario)
+        body = None
+        if validator.media_type is not None:
+            require_media_type(headers.get("content-type", ""), validator.media_type)
+            body = parse_json(await read_body(receive, headers.get("content-length", ""), self.limit))
+            validator.check_body(body)
+        query: Mapping[str, str] = {}
+        if validator.query:
+            query = dict(parse_qsl(scope["query_string"].decode("latin-1"), keep_blank_values=True))
+        validator.check_query(query)
+        return self.handler(self.backend, Call(api_key, body, query, scope, headers.get("host"), outcome))
 
 
 def api_routes(backend: Backend, validators: Mapping[str, RequestValidator],

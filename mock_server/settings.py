@@ -14,6 +14,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from mock_server.ratelimit import Rate
+
 ENV_PREFIX = "APIKLEY_MOCK_"
 DEFAULT_API_KEY = "apikley-mock-key"
 STATUS_POLICIES = ("upstream", "mirror")
@@ -42,6 +44,22 @@ class Settings:
     prices: Mapping[str, float] = field(default_factory=lambda: {
         "720p/5": 20.0, "720p/10": 40.0, "1080p/5": 45.0, "1080p/10": 90.0,
     })
+    # Rate limits as upstream ("count/seconds" on the virtual clock, or "off").
+    create_rate_limit: str = "20/10"
+    query_rate_limit: str = "10/1"
+    maintenance: bool = False
+    # Input values switched off (answer 505), as "field=value": e.g. "resolution=1080p".
+    disabled_features: tuple[str, ...] = ()
+    # Callbacks: signing key, extra hosts that may be called, attempts, first retry delay.
+    webhook_hmac_key: str | None = None
+    callback_allow_hosts: tuple[str, ...] = ()
+    callback_max_attempts: int = 3
+    callback_backoff_seconds: float = 5.0
+    # Control API (/__mock__): loopback clients always; others only with this token.
+    admin_token: str | None = None
+    # SQLite file for tasks, balances and deliveries; None keeps them in memory.
+    db: str | None = None
+    journal_size: int = 1000
 
     def __post_init__(self) -> None:
         if not self.api_keys or any(not key or any(c.isspace() for c in key) for key in self.api_keys):
@@ -54,6 +72,18 @@ class Settings:
             raise SettingsError(f"status_policy: {self.status_policy!r} is not one of {list(STATUS_POLICIES)}")
         if self.max_body_bytes <= 0:
             raise SettingsError("max_body_bytes: must be positive")
+        for name in ("create_rate_limit", "query_rate_limit"):
+            try:
+                Rate.parse(getattr(self, name))
+            except ValueError as exc:
+                raise SettingsError(f"{name}: {exc} (use \"count/seconds\" or \"off\")") from exc
+        for feature in self.disabled_features:
+            if "=" not in feature:
+                raise SettingsError(f"disabled_features: {feature!r} is not field=value")
+        if self.callback_max_attempts < 1 or self.callback_backoff_seconds < 0:
+            raise SettingsError("callback_max_attempts must be >= 1, callback_backoff_seconds >= 0")
+        if self.journal_size < 1:
+            raise SettingsError("journal_size: must be positive")
 
     def replace(self, **changes: Any) -> Settings:
         return dataclasses.replace(self, **changes)
@@ -69,6 +99,16 @@ def _coerce(name: str, raw: Any) -> Any:
             return float(raw)
         if kind == "int | None":
             return None if raw in (None, "") else int(raw)
+        if kind == "str | None":
+            return None if raw in (None, "") else str(raw)
+        if kind == "bool":
+            if isinstance(raw, bool):
+                return raw
+            if str(raw).strip().lower() in ("1", "true", "yes", "on"):
+                return True
+            if str(raw).strip().lower() in ("0", "false", "no", "off", ""):
+                return False
+            raise ValueError("expected true or false")
         if kind == "tuple[str, ...]":
             items = raw.split(",") if isinstance(raw, str) else list(raw)
             return tuple(item.strip() for item in items if item.strip())

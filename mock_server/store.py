@@ -1,17 +1,26 @@
-"""Where tasks and balances live: the `TaskStore` protocol and its in-memory implementation.
+"""Where tasks, balances and callback deliveries live: the `TaskStore` protocol, in memory
+or in SQLite.
 
 Stores hold facts as they were acknowledged (a task's request, creation time and planned
-outcome); states are derived from them and the clock, never stored.
+outcome, whether its end has been settled); states are derived from them and the clock,
+never stored.
 """
 
 from __future__ import annotations
 
+import dataclasses
+import json
+import sqlite3
 import threading
 from collections.abc import Iterator
-from typing import NamedTuple, Protocol
+from pathlib import Path
+from typing import Any, NamedTuple, Protocol
 
 from mock_server.ids import id_number
+from mock_server.journal import Journal, JournalEntry
 from mock_server.lifecycle import Outcome
+
+DELIVERIES_PER_KEY = 1000
 
 
 class Task(NamedTuple):
@@ -31,8 +40,20 @@ class Task(NamedTuple):
     outcome: Outcome
 
 
+class DeliveryLog(Protocol):
+    def add(self, api_key: str, entry: JournalEntry) -> None: ...
+
+    def entries(self, api_key: str | None = None) -> list[JournalEntry]: ...
+
+    def clear(self, api_key: str | None = None) -> None: ...
+
+
 class TaskStore(Protocol):
+    deliveries: DeliveryLog
+
     def add(self, task: Task) -> None: ...
+
+    def update(self, task: Task) -> None: ...
 
     def get(self, task_id: str) -> Task | None: ...
 
@@ -46,19 +67,41 @@ class TaskStore(Protocol):
 
     def set_balance(self, api_key: str, balance: float) -> None: ...
 
+    def mark_settled(self, task_id: str) -> None: ...
+
+    def is_settled(self, task_id: str) -> bool: ...
+
+    def unsettled(self) -> Iterator[Task]: ...
+
+    def clear(self, api_key: str | None = None) -> None: ...
+
+    def load_clock(self) -> int | None: ...
+
+    def save_clock(self, now_ms: int) -> None: ...
+
+    def close(self) -> None: ...
+
 
 class MemoryTaskStore:
-    """Dicts behind a lock: O(1) lookups whatever the number of tasks."""
+    """Dicts behind a lock: O(1) lookups whatever the number of tasks. The default."""
 
     def __init__(self) -> None:
         self._tasks: dict[str, Task] = {}
         self._balances: dict[str, float] = {}
+        self._settled: set[str] = set()
+        self.deliveries: DeliveryLog = Journal(DELIVERIES_PER_KEY)
         self._lock = threading.Lock()
 
     def add(self, task: Task) -> None:
         with self._lock:
             if task.task_id in self._tasks:
                 raise KeyError(f"task {task.task_id} exists already")
+            self._tasks[task.task_id] = task
+
+    def update(self, task: Task) -> None:
+        with self._lock:
+            if task.task_id not in self._tasks:
+                raise KeyError(task.task_id)
             self._tasks[task.task_id] = task
 
     def get(self, task_id: str) -> Task | None:
@@ -83,3 +126,181 @@ class MemoryTaskStore:
     def set_balance(self, api_key: str, balance: float) -> None:
         with self._lock:
             self._balances[api_key] = balance
+
+    def mark_settled(self, task_id: str) -> None:
+        with self._lock:
+            self._settled.add(task_id)
+
+    def is_settled(self, task_id: str) -> bool:
+        return task_id in self._settled
+
+    def unsettled(self) -> Iterator[Task]:
+        return (task for task in self.tasks() if task.task_id not in self._settled)
+
+    def clear(self, api_key: str | None = None) -> None:
+        with self._lock:
+            doomed = [t for t, task in self._tasks.items() if api_key is None or task.api_key == api_key]
+            for task_id in doomed:
+                del self._tasks[task_id]
+                self._settled.discard(task_id)
+            if api_key is None:
+                self._balances.clear()
+            else:
+                self._balances.pop(api_key, None)
+        self.deliveries.clear(api_key)
+
+    def load_clock(self) -> int | None:
+        return None  # nothing outlives the process
+
+    def save_clock(self, now_ms: int) -> None:
+        pass
+
+    def close(self) -> None:
+        pass
+
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS tasks (
+    task_id TEXT PRIMARY KEY, api_key TEXT NOT NULL, model TEXT NOT NULL, param TEXT NOT NULL,
+    resolution TEXT NOT NULL, duration TEXT NOT NULL, callback_url TEXT,
+    created_ms INTEGER NOT NULL, origin TEXT NOT NULL, credits REAL NOT NULL,
+    outcome TEXT NOT NULL, settled INTEGER NOT NULL DEFAULT 0
+);
+CREATE INDEX IF NOT EXISTS tasks_by_key ON tasks (api_key);
+CREATE INDEX IF NOT EXISTS tasks_unsettled ON tasks (settled) WHERE settled = 0;
+CREATE TABLE IF NOT EXISTS balances (api_key TEXT PRIMARY KEY, balance REAL NOT NULL);
+CREATE TABLE IF NOT EXISTS deliveries (
+    id INTEGER PRIMARY KEY AUTOINCREMENT, api_key TEXT NOT NULL, entry TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS deliveries_by_key ON deliveries (api_key, id);
+CREATE TABLE IF NOT EXISTS meta (name TEXT PRIMARY KEY, value TEXT NOT NULL);
+"""
+COLUMNS = "task_id, api_key, model, param, resolution, duration, callback_url, created_ms, origin, credits, outcome"
+
+
+def _row(task: Task) -> tuple[Any, ...]:
+    return (*task[:-1], json.dumps(dataclasses.asdict(task.outcome)))
+
+
+def _task(row: tuple[Any, ...]) -> Task:
+    return Task._make((*row[:-1], Outcome(**json.loads(row[-1]))))
+
+
+class SqliteTaskStore:
+    """SQLite in WAL mode: every acknowledged task survives a restart."""
+
+    def __init__(self, path: str | Path) -> None:
+        self._db = sqlite3.connect(str(path), check_same_thread=False, isolation_level=None)
+        self._lock = threading.RLock()
+        with self._lock:
+            self._db.execute("PRAGMA journal_mode=WAL")
+            self._db.execute("PRAGMA synchronous=NORMAL")  # WAL: durable across crashes of the app
+            self._db.executescript(SCHEMA)
+        self.deliveries: DeliveryLog = _SqliteDeliveries(self._db, self._lock)
+
+    def _execute(self, sql: str, params: tuple[Any, ...] = ()) -> sqlite3.Cursor:
+        with self._lock:
+            return self._db.execute(sql, params)
+
+    def add(self, task: Task) -> None:
+        try:
+            self._execute(f"INSERT INTO tasks ({COLUMNS}) VALUES (?,?,?,?,?,?,?,?,?,?,?)", _row(task))
+        except sqlite3.IntegrityError as exc:
+            raise KeyError(f"task {task.task_id} exists already") from exc
+
+    def update(self, task: Task) -> None:
+        cursor = self._execute("UPDATE tasks SET outcome = ? WHERE task_id = ?",
+                               (_row(task)[-1], task.task_id))
+        if cursor.rowcount == 0:
+            raise KeyError(task.task_id)
+
+    def get(self, task_id: str) -> Task | None:
+        row = self._execute(f"SELECT {COLUMNS} FROM tasks WHERE task_id = ?", (task_id,)).fetchone()
+        return _task(row) if row else None
+
+    def tasks(self, api_key: str | None = None) -> Iterator[Task]:
+        if api_key is None:
+            rows = self._execute(f"SELECT {COLUMNS} FROM tasks ORDER BY created_ms").fetchall()
+        else:
+            rows = self._execute(f"SELECT {COLUMNS} FROM tasks WHERE api_key = ? ORDER BY created_ms",
+                                 (api_key,)).fetchall()
+        return (_task(row) for row in rows)
+
+    def count(self) -> int:
+        return int(self._execute("SELECT COUNT(*) FROM tasks").fetchone()[0])
+
+    def last_id_number(self) -> int:
+        rows = self._execute("SELECT task_id FROM tasks ORDER BY task_id DESC LIMIT 1000").fetchall()
+        numbers = (id_number(row[0]) for row in rows)
+        return max((n for n in numbers if n is not None), default=0)
+
+    def balance(self, api_key: str) -> float | None:
+        row = self._execute("SELECT balance FROM balances WHERE api_key = ?", (api_key,)).fetchone()
+        return float(row[0]) if row else None
+
+    def set_balance(self, api_key: str, balance: float) -> None:
+        self._execute("INSERT INTO balances VALUES (?, ?) ON CONFLICT(api_key) DO UPDATE SET "
+                      "balance = excluded.balance", (api_key, balance))
+
+    def mark_settled(self, task_id: str) -> None:
+        self._execute("UPDATE tasks SET settled = 1 WHERE task_id = ?", (task_id,))
+
+    def is_settled(self, task_id: str) -> bool:
+        row = self._execute("SELECT settled FROM tasks WHERE task_id = ?", (task_id,)).fetchone()
+        return bool(row and row[0])
+
+    def unsettled(self) -> Iterator[Task]:
+        rows = self._execute(f"SELECT {COLUMNS} FROM tasks WHERE settled = 0").fetchall()
+        return (_task(row) for row in rows)
+
+    def clear(self, api_key: str | None = None) -> None:
+        with self._lock:
+            if api_key is None:
+                self._db.executescript("DELETE FROM tasks; DELETE FROM balances;")
+            else:
+                self._db.execute("DELETE FROM tasks WHERE api_key = ?", (api_key,))
+                self._db.execute("DELETE FROM balances WHERE api_key = ?", (api_key,))
+        self.deliveries.clear(api_key)
+
+    def load_clock(self) -> int | None:
+        row = self._execute("SELECT value FROM meta WHERE name = 'clock_ms'").fetchone()
+        return int(row[0]) if row else None
+
+    def save_clock(self, now_ms: int) -> None:
+        self._execute("INSERT INTO meta VALUES ('clock_ms', ?) ON CONFLICT(name) DO UPDATE SET "
+                      "value = MAX(CAST(value AS INTEGER), CAST(excluded.value AS INTEGER))",
+                      (str(now_ms),))
+
+    def close(self) -> None:
+        with self._lock:
+            self._db.close()
+
+
+class _SqliteDeliveries:
+    def __init__(self, db: sqlite3.Connection, lock: threading.RLock) -> None:
+        self._db = db
+        self._lock = lock
+
+    def add(self, api_key: str, entry: JournalEntry) -> None:
+        with self._lock:
+            cursor = self._db.execute("INSERT INTO deliveries (api_key, entry) VALUES (?, ?)",
+                                      (api_key, json.dumps(entry)))
+            # Bounded: keep the newest entries per key.
+            self._db.execute("DELETE FROM deliveries WHERE api_key = ? AND id <= ?",
+                             (api_key, (cursor.lastrowid or 0) - DELIVERIES_PER_KEY * 2))
+
+    def entries(self, api_key: str | None = None) -> list[JournalEntry]:
+        with self._lock:
+            if api_key is None:
+                rows = self._db.execute("SELECT entry FROM deliveries ORDER BY id").fetchall()
+            else:
+                rows = self._db.execute("SELECT entry FROM deliveries WHERE api_key = ? ORDER BY id",
+                                        (api_key,)).fetchall()
+        return [json.loads(row[0]) for row in rows][-DELIVERIES_PER_KEY:]
+
+    def clear(self, api_key: str | None = None) -> None:
+        with self._lock:
+            if api_key is None:
+                self._db.execute("DELETE FROM deliveries")
+            else:
+                self._db.execute("DELETE FROM deliveries WHERE api_key = ?", (api_key,))

@@ -68,7 +68,9 @@ class RunningMock:
 
 
 def start_mock(**settings: object) -> Iterator[RunningMock]:
-    base = Settings(api_keys=(API_KEY, OTHER_KEY), speed=0, epoch_ms=EPOCH_MS)
+    # Rate limits off unless a test is about them: most tests make many calls at one instant.
+    base = Settings(api_keys=(API_KEY, OTHER_KEY), speed=0, epoch_ms=EPOCH_MS,
+                    create_rate_limit="off", query_rate_limit="off")
     clock = VirtualClock(start_ms=EPOCH_MS, speed=0)
     app = create_app(base.replace(**settings), clock=clock)
     with ThreadedServer(app) as server, spec_checked_client(server.base_url) as client:

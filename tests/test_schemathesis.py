@@ -34,7 +34,8 @@ def implemented_operations() -> list[str]:
 
 @pytest.mark.parametrize(("policy", "checks"), [("mirror", "all"), ("upstream", CONFORMANCE)])
 def test_schemathesis_finds_no_failure(policy: str, checks: str, tmp_path: Path) -> None:
-    settings = Settings(api_keys=(KEY,), status_policy=policy, speed=1000, seed=1)
+    settings = Settings(api_keys=(KEY,), status_policy=policy, speed=1000, seed=1,
+                        create_rate_limit="off", query_rate_limit="off", initial_balance=1e12)
     selected = [arg for operation_id in implemented_operations()
                 for arg in ("--include-operation-id", operation_id)]
     with ThreadedServer(create_app(settings)) as server:

@@ -1,0 +1,186 @@
+"""Callback delivery: schedule on the virtual clock, sign, send, retry, journal.
+
+A callback is due at the virtual instant its task ends (later for the `callback-delay`
+scenario); retries are due `backoff * 2**(attempt-1)` virtual seconds after a failed attempt,
+so tests move deliveries along with `advance()`. Sending happens in asyncio tasks, bounded
+by a semaphore and never on an API request's path. Only loopback targets and hosts the
+settings allow are called; any other target is journaled as refused.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import hashlib
+import heapq
+import functools
+import hmac
+import ipaddress
+import itertools
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+from typing import Any, Protocol
+from urllib.parse import urlsplit
+
+import httpx
+
+from mock_server.clock import VirtualClock
+from mock_server.journal import JournalEntry
+
+TIMEOUT_SECONDS = 15.0
+
+
+class DeliveryLog(Protocol):
+    def add(self, api_key: str, entry: JournalEntry) -> None: ...  # upstream: the receiver must answer within 15 s
+
+
+def sign(key: str, task_id: str, timestamp: str) -> str:
+    """base64(HMAC-SHA256(key, taskId + "." + timestamp)), as upstream signs."""
+    digest = hmac.new(key.encode(), f"{task_id}.{timestamp}".encode(), hashlib.sha256).digest()
+    return base64.b64encode(digest).decode()
+
+
+def is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
+
+
+@dataclass(frozen=True)
+class Delivery:
+    task_id: str
+    api_key: str
+    url: str
+    payload: bytes
+    attempt: int = 1
+    copy: int = 1  # the `callback-duplicate` scenario sends copy 2 as well
+
+
+@dataclass(frozen=True)
+class CallbackPolicy:
+    max_attempts: int = 3
+    backoff_seconds: float = 5.0
+    concurrency: int = 16
+    allow_hosts: tuple[str, ...] = ()
+    hmac_key: str | None = None
+
+
+class CallbackDispatcher:
+    def __init__(self, policy: CallbackPolicy, *, clock: VirtualClock, journal: DeliveryLog,
+                 transport: httpx.AsyncBaseTransport | None = None,
+                 wall_time: Callable[[], float] = time.time) -> None:
+        self.policy = policy
+        self._clock = clock
+        self._journal = journal
+        self._transport = transport
+        self._wall_time = wall_time
+        self._due: list[tuple[int, int, Delivery]] = []
+        self._order = itertools.count()
+        self._inflight: dict[str, set[asyncio.Task[None]]] = {}
+        self._client: httpx.AsyncClient | None = None
+        self._semaphore: asyncio.Semaphore | None = None
+
+    def schedule(self, delivery: Delivery, due_ms: int) -> None:
+        heapq.heappush(self._due, (due_ms, next(self._order), delivery))
+
+    def drop(self, delivery: Delivery) -> None:
+        self._record(delivery, result="dropped", error="dropped by the callback-drop scenario")
+
+    def pending(self, task_id: str | None = None) -> list[dict[str, Any]]:
+        return [{"taskId": d.task_id, "attempt": d.attempt, "dueAt": due} for due, _, d in
+                sorted(self._due) if task_id is None or d.task_id == task_id]
+
+    def clear(self, api_key: str | None = None) -> None:
+        self._due = [item for item in self._due if api_key is not None and item[2].api_key != api_key]
+        heapq.heapify(self._due)
+
+    def pump(self) -> None:
+        """Start every delivery that is due; call from the event loop."""
+        now = self._clock.now_ms()
+        while self._due and self._due[0][0] <= now:
+            delivery = heapq.heappop(self._due)[2]
+            task = asyncio.get_running_loop().create_task(self._attempt(delivery))
+            running = self._inflight.setdefault(delivery.task_id, set())
+            running.add(task)
+            task.add_done_callback(functools.partial(self._finished, delivery.task_id))
+
+    async def flush(self, task_id: str | None = None) -> None:
+        """Wait for in-flight attempts (of one task, or all) to finish."""
+        self.pump()
+        while True:
+            running = [task for key, tasks in self._inflight.items()
+                       if task_id is None or key == task_id for task in tasks]
+            if not running:
+                return
+            await asyncio.gather(*running, return_exceptions=True)
+
+    async def aclose(self) -> None:
+        await self.flush()
+        if self._client is not None:
+            await self._client.aclose()
+
+    def _finished(self, task_id: str, task: asyncio.Task[None]) -> None:
+        running = self._inflight.get(task_id)
+        if running is not None:
+            running.discard(task)
+            if not running:
+                del self._inflight[task_id]
+
+    def _record(self, delivery: Delivery, *, result: str, status: int | None = None,
+                latency_ms: float | None = None, error: str | None = None) -> None:
+        self._journal.add(delivery.api_key, {
+            "taskId": delivery.task_id, "url": delivery.url, "attempt": delivery.attempt,
+            "copy": delivery.copy, "at": self._clock.now_ms(), "result": result,
+            "status": status, "latencyMs": latency_ms, "error": error,
+        })
+
+    def _allowed(self, url: str) -> bool:
+        host = (urlsplit(url).hostname or "").lower()
+        return is_loopback(host) or host in {allowed.lower() for allowed in self.policy.allow_hosts}
+
+    def _headers(self, delivery: Delivery) -> dict[str, str]:
+        headers = {"Content-Type": "application/json", "User-Agent": "apikley-mock"}
+        if self.policy.hmac_key:
+            # Wall-clock seconds: receivers check freshness against their real clock.
+            timestamp = str(int(self._wall_time()))
+            headers["X-Webhook-Timestamp"] = timestamp
+            headers["X-Webhook-Signature"] = sign(self.policy.hmac_key, delivery.task_id, timestamp)
+        return headers
+
+    async def _attempt(self, delivery: Delivery) -> None:
+        if not self._allowed(delivery.url):
+            self._record(delivery, result="refused",
+                         error="target is not loopback nor an allowed host (--callback-allow-host)")
+            return
+        if self._semaphore is None:
+            self._semaphore = asyncio.Semaphore(self.policy.concurrency)
+            self._client = httpx.AsyncClient(transport=self._transport, timeout=TIMEOUT_SECONDS,
+                                             follow_redirects=False)
+        assert self._client is not None
+        async with self._semaphore:
+            started = time.perf_counter()
+            status: int | None = None
+            error: str | None = None
+            try:
+                response = await self._client.post(delivery.url, content=delivery.payload,
+                                                    headers=self._headers(delivery))
+                status = response.status_code
+                if not 200 <= status < 300:
+                    error = f"HTTP {status}"
+            except httpx.HTTPError as exc:
+                error = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
+            latency = round((time.perf_counter() - started) * 1000, 2)
+        if error is None:
+            self._record(delivery, result="delivered", status=status, latency_ms=latency)
+            return
+        retrying = delivery.attempt < self.policy.max_attempts
+        self._record(delivery, result="retrying" if retrying else "failed", status=status,
+                     latency_ms=latency, error=error)
+        if retrying:
+            backoff_ms = round(self.policy.backoff_seconds * 2 ** (delivery.attempt - 1) * 1000)
+            self.schedule(replace(delivery, attempt=delivery.attempt + 1),
+                          self._clock.now_ms() + backoff_ms)

@@ -1,0 +1,145 @@
+"""Scenarios: how a caller asks for an outcome, and what each name means.
+
+Three ways to choose one, all resolved here: a header `X-Mock-Scenario: <name>[; key=value]...`,
+a prompt marker `[mock:<name> key=value ...]` (for clients that cannot set headers), and
+outcomes queued per API key and operation through the control API. A scenario is either a
+*call* outcome (the API call itself answers an error) or a *task* outcome (how the task ends,
+or how its callback is delivered).
+"""
+
+from __future__ import annotations
+
+import re
+import threading
+from collections import deque
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, replace
+
+from mock_server.errors import ApiError
+from mock_server.lifecycle import PROGRESS, Outcome
+
+HEADER = "x-mock-scenario"
+PROMPT_MARKER = re.compile(r"\[mock:([a-z][a-z-]*)((?:\s+[A-Za-z_]+=[^\]\s]+)*)\s*\]")
+
+# Call outcomes: (code, message). createTask's 429 is a real HTTP 429 (see errors.http_status).
+CALL_OUTCOMES: Mapping[str, tuple[int, str]] = {
+    "unauthorized": (401, "You do not have access permissions"),
+    "insufficient-credits": (402, "Insufficient credits (mock scenario)"),
+    "invalid": (422, "Validation error (mock scenario)"),
+    "rate-limited": (429, "Rate limited (mock scenario)"),
+    "maintenance": (455, "The system is currently undergoing maintenance"),
+    "server-error": (500, "Internal server error"),
+    "feature-disabled": (505, "Feature disabled (mock scenario)"),
+}
+
+
+def _fail(params: Mapping[str, str]) -> Outcome:
+    return Outcome(state="fail", fail_stage=params.get("stage", "generating"),
+                   fail_code=params.get("code", "500"),
+                   fail_msg=params.get("msg", "Internal server error").replace("_", " "))
+
+
+# Task outcomes: params -> Outcome. Each is documented in the README's scenario table.
+TASK_OUTCOMES: Mapping[str, Callable[[Mapping[str, str]], Outcome]] = {
+    "success": lambda params: Outcome(),
+    "fail": _fail,
+    "slow": lambda params: Outcome(slowdown=float(params.get("factor", "3"))),
+    "stuck": lambda params: Outcome(stuck_in=params.get("state", "generating")),
+    "callback-duplicate": lambda params: Outcome(callback="duplicate"),
+    "callback-delay": lambda params: Outcome(callback="delay",
+                                             callback_delay_s=float(params.get("seconds", "60"))),
+    "callback-drop": lambda params: Outcome(callback="drop"),
+}
+KNOWN = sorted([*CALL_OUTCOMES, *TASK_OUTCOMES])
+
+
+@dataclass(frozen=True)
+class Scenario:
+    name: str
+    params: Mapping[str, str]
+
+    @property
+    def is_call_outcome(self) -> bool:
+        return self.name in CALL_OUTCOMES
+
+    def error(self, *, rate_limit_status: int | None = None) -> ApiError:
+        code, message = CALL_OUTCOMES[self.name]
+        message = self.params.get("msg", message).replace("_", " ")
+        if code == 429:
+            return ApiError(code, message, http_status=rate_limit_status,
+                            headers={"Retry-After": self.params.get("retry_after", "1")})
+        return ApiError(code, message)
+
+    def outcome(self) -> Outcome:
+        try:
+            return TASK_OUTCOMES[self.name](self.params)
+        except ValueError as exc:
+            raise ApiError(422, f"scenario {self.name}: {exc}") from exc
+
+
+def parse(text: str, source: str) -> Scenario:
+    """`fail; stage=queuing; code=501` (header) or `fail stage=queuing` (marker)."""
+    parts = [part.strip() for part in re.split(r"[;\s]+", text.strip()) if part.strip()]
+    if not parts or parts[0] not in KNOWN:
+        name = parts[0] if parts else ""
+        raise ApiError(422, f"{source}: unknown scenario {name!r}; known: {KNOWN}")
+    params = {}
+    for part in parts[1:]:
+        key, equals, value = part.partition("=")
+        if not equals or not key:
+            raise ApiError(422, f"{source}: expected key=value, got {part!r}")
+        params[key.strip()] = value.strip()
+    scenario = Scenario(parts[0], params)
+    if not scenario.is_call_outcome:
+        scenario.outcome()  # bad parameters are refused up front, not when the task runs
+    return scenario
+
+
+def from_prompt(prompt: object) -> Scenario | None:
+    if not isinstance(prompt, str) or "[mock:" not in prompt:
+        return None
+    match = PROMPT_MARKER.search(prompt)
+    if match is None:
+        return None
+    return parse(match.group(1) + " " + match.group(2), "prompt marker")
+
+
+class OutcomeQueue:
+    """Scenarios queued per (API key, operation): "the next 2 createTask calls answer 429"."""
+
+    def __init__(self) -> None:
+        self._queues: dict[tuple[str, str], deque[Scenario]] = {}
+        self._lock = threading.Lock()
+
+    def push(self, api_key: str, operation: str, scenario: Scenario, times: int) -> None:
+        with self._lock:
+            self._queues.setdefault((api_key, operation), deque()).extend([scenario] * times)
+
+    def pop(self, api_key: str, operation: str) -> Scenario | None:
+        if not self._queues:  # the hot path when nothing is queued
+            return None
+        with self._lock:
+            queue = self._queues.get((api_key, operation))
+            if not queue:
+                return None
+            scenario = queue.popleft()
+            if not queue:
+                del self._queues[(api_key, operation)]
+            return scenario
+
+    def pending(self, api_key: str) -> dict[str, list[str]]:
+        with self._lock:
+            return {operation: [item.name for item in queue]
+                    for (key, operation), queue in self._queues.items() if key == api_key}
+
+    def clear(self, api_key: str | None = None) -> None:
+        with self._lock:
+            for key in [k for k in self._queues if api_key is None or k[0] == api_key]:
+                del self._queues[key]
+
+
+def forced(outcome: Outcome, state: str, at_ms: int) -> Outcome:
+    """The outcome of a task forced into `state` at `at_ms` (by the control API)."""
+    if state not in (*PROGRESS, "success", "fail"):
+        raise ApiError(422, f"state: {state!r} is not one of {[*PROGRESS, 'success', 'fail']}")
+    return replace(outcome, forced_state=state, forced_at_ms=at_ms)
