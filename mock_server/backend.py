@@ -16,7 +16,7 @@ from typing import Any
 
 import orjson
 
-from contracts.spec import operation
+from contracts.spec import operation, operations
 from mock_server.callbacks import CallbackDispatcher, Delivery
 from mock_server.clock import VirtualClock
 from mock_server.errors import (
@@ -26,6 +26,7 @@ from mock_server.errors import (
     MAINTENANCE,
     QUERY_RATE_LIMITED,
     RECORD_NOT_FOUND,
+    SCENARIO_NOT_DOCUMENTED,
     SCENARIO_NOT_FOR_OPERATION,
     TASK_ENDED,
     ApiError,
@@ -49,6 +50,12 @@ def input_defaults() -> dict[str, Any]:
     body = operation(CREATE_TASK).definition["requestBody"]["content"]["application/json"]
     properties = body["schema"]["properties"]["input"]["properties"]
     return {name: field["default"] for name, field in properties.items() if "default" in field}
+
+
+def documented_codes() -> dict[str, frozenset[int]]:
+    """The statuses each operation documents: the only codes a call scenario may produce."""
+    return {op.operation_id: frozenset(int(status) for status in op.definition["responses"]
+                                       if status.isdigit()) for op in operations()}
 
 
 @functools.lru_cache(maxsize=65_536)
@@ -83,6 +90,7 @@ class Backend:
         }
         self._ids = TaskIdGenerator(clock.now_ms, last_issued=store.last_id_number())
         self._defaults = input_defaults()
+        self._documented = documented_codes()
         self._created = 0
         self._ends: list[tuple[int, str]] = []
         for task in store.unsettled():  # after a restart, ends still to settle
@@ -109,7 +117,11 @@ class Backend:
         scenario = scenario or self.queue.pop(api_key, operation_id)
         if scenario is not None:
             if scenario.is_call_outcome:
-                raise scenario.error(rate_limit_status=429 if operation_id == CREATE_TASK else None)
+                error = scenario.error(rate_limit_status=429 if operation_id == CREATE_TASK else None)
+                if error.code not in self._documented.get(operation_id, frozenset()):
+                    raise ApiError(422, SCENARIO_NOT_DOCUMENTED.format(
+                        name=scenario.name, code=error.code, operation=operation_id))
+                raise error
             if operation_id != CREATE_TASK:
                 raise ApiError(422, SCENARIO_NOT_FOR_OPERATION.format(name=scenario.name))
         limiter = self._limits.get(operation_id)

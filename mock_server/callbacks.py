@@ -11,9 +11,9 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import functools
 import hashlib
 import heapq
-import functools
 import hmac
 import ipaddress
 import itertools

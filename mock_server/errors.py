@@ -24,6 +24,7 @@ FEATURE_DISABLED = "Feature disabled: {name} {value} is currently disabled"
 CREATE_RATE_LIMITED = "Rate limited: at most {count} createTask requests per {seconds} seconds"
 QUERY_RATE_LIMITED = "Rate limited: at most {count} recordInfo queries per {seconds} seconds"
 SCENARIO_NOT_FOR_OPERATION = "X-Mock-Scenario: {name!r} is a task outcome; it applies to createTask only"
+SCENARIO_NOT_DOCUMENTED = "X-Mock-Scenario: {name!r} answers code {code}, which {operation} does not document"
 TASK_ENDED = "task {task_id} has ended; terminal states never change"
 RESULT_NOT_READY = "Result media is not served by this version of apikley-mock: {path}"
 

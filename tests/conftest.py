@@ -11,6 +11,7 @@ import pytest
 
 from contracts.conformance import response_problems
 from mock_server import Settings, ThreadedServer, VirtualClock, create_app
+from mock_server.testing import MockControl
 
 API_KEY = "test-key"
 OTHER_KEY = "other-key"
@@ -85,3 +86,41 @@ def mock() -> Iterator[RunningMock]:
 @pytest.fixture(params=["upstream", "mirror"])
 def any_policy_mock(request: pytest.FixtureRequest) -> Iterator[RunningMock]:
     yield from start_mock(status_policy=request.param)
+
+
+@dataclass
+class Receiver:
+    """A loopback callback receiver that records what it gets and can fail on purpose."""
+
+    server: ThreadedServer
+    received: list[dict]
+    fail_first: list[int]
+
+    @property
+    def url(self) -> str:
+        return f"{self.server.base_url}/hook"
+
+
+@pytest.fixture
+def receiver() -> Iterator[Receiver]:
+    from starlette.applications import Starlette
+    from starlette.requests import Request
+    from starlette.responses import JSONResponse
+    from starlette.routing import Route
+
+    received: list[dict] = []
+    fail_first = [0]
+
+    async def hook(request: Request) -> JSONResponse:
+        received.append({"headers": dict(request.headers), "body": await request.body()})
+        if fail_first[0] > 0:
+            fail_first[0] -= 1
+            return JSONResponse({"error": "try again"}, status_code=500)
+        return JSONResponse({"ok": True})
+
+    with ThreadedServer(Starlette(routes=[Route("/hook", hook, methods=["POST"])])) as server:
+        yield Receiver(server, received, fail_first)
+
+
+def control_for(mock: RunningMock, api_key: str = API_KEY) -> MockControl:
+    return MockControl(mock.base_url, api_key)
