@@ -30,6 +30,21 @@ def parser() -> argparse.ArgumentParser:
                        help="accepted API key; repeat for several (default apikley-mock-key)")
     serve.add_argument("--status-policy", choices=STATUS_POLICIES, dest="status_policy",
                        help="upstream: errors as HTTP 200 (default); mirror: HTTP status = code")
+    serve.add_argument("--create-rate-limit", dest="create_rate_limit", metavar="N/SECONDS",
+                       help='createTask per key (default "20/10"; "off" disables)')
+    serve.add_argument("--query-rate-limit", dest="query_rate_limit", metavar="N/SECONDS",
+                       help='Get Task Details per key (default "10/1"; "off" disables)')
+    serve.add_argument("--maintenance", action="store_const", const=True, default=None,
+                       help="answer every API call with 455")
+    serve.add_argument("--disable-feature", action="append", dest="disabled_features",
+                       metavar="FIELD=VALUE", help="e.g. resolution=1080p: such tasks answer 505")
+    serve.add_argument("--webhook-hmac-key", dest="webhook_hmac_key", metavar="KEY",
+                       help="sign callbacks with this key")
+    serve.add_argument("--callback-allow-host", action="append", dest="callback_allow_hosts",
+                       metavar="HOST", help="a non-loopback host callbacks may reach")
+    serve.add_argument("--admin-token", dest="admin_token",
+                       help="lets non-loopback clients use the control API")
+    serve.add_argument("--db", help="SQLite file for tasks, balances and deliveries")
     serve.add_argument("--config", type=Path, help="TOML file with any of these settings")
     serve.add_argument("--log-level", default="info", help="uvicorn log level (default info)")
     return root
@@ -51,6 +66,16 @@ def banner(settings: Settings, port: int) -> str:
     ])
 
 
+SETTING_FLAGS = ("host", "port", "seed", "speed", "epoch_ms", "api_keys", "status_policy",
+                 "create_rate_limit", "query_rate_limit", "maintenance", "disabled_features",
+                 "webhook_hmac_key", "callback_allow_hosts", "admin_token", "db")
+
+
+def settings_from(args: argparse.Namespace) -> Settings:
+    return load_settings({name: getattr(args, name) for name in SETTING_FLAGS},
+                         config_file=args.config)
+
+
 def serve(args: argparse.Namespace) -> int:
     import socket
 
@@ -58,10 +83,8 @@ def serve(args: argparse.Namespace) -> int:
 
     from mock_server.app import create_app
 
-    flags = {name: getattr(args, name) for name in
-             ("host", "port", "seed", "speed", "epoch_ms", "api_keys", "status_policy")}
     try:
-        settings = load_settings(flags, config_file=args.config)
+        settings = settings_from(args)
     except SettingsError as exc:
         print(f"apikley-mock: {exc}", file=sys.stderr)
         return 2

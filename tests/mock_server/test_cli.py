@@ -53,3 +53,19 @@ def test_bad_settings_exit_2_with_the_setting_named(args: list[str], message: st
     assert done.returncode == 2
     assert message in done.stderr
     assert "Traceback" not in done.stderr
+
+
+def test_every_setting_flag_reaches_the_settings(tmp_path: object) -> None:
+    from mock_server.cli import parser, settings_from
+
+    args = parser().parse_args([
+        "serve", "--create-rate-limit", "5/1", "--query-rate-limit", "off", "--maintenance",
+        "--disable-feature", "resolution=1080p", "--webhook-hmac-key", "k",
+        "--callback-allow-host", "hooks.example.com", "--admin-token", "t", "--db", "x.db",
+        "--api-key", "a", "--api-key", "b", "--status-policy", "mirror"])
+    settings = settings_from(args)
+    assert (settings.create_rate_limit, settings.query_rate_limit) == ("5/1", "off")
+    assert settings.maintenance is True and settings.disabled_features == ("resolution=1080p",)
+    assert settings.webhook_hmac_key == "k" and settings.callback_allow_hosts == ("hooks.example.com",)
+    assert (settings.admin_token, settings.db, settings.api_keys) == ("t", "x.db", ("a", "b"))
+    assert settings.status_policy == "mirror"

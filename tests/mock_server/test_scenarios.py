@@ -15,7 +15,8 @@ DETAILS = "/api/v1/jobs/recordInfo"
 CREDIT = "/api/v1/chat/credit"
 
 
-def create(mock: RunningMock, body: dict | None = None, **headers: str) -> dict:
+def create(mock: RunningMock, body: dict | None = None, *, scenario: str | None = None) -> dict:
+    headers = {"X-Mock-Scenario": scenario} if scenario else {}
     return dict(mock.client.post(CREATE, json=body or valid_body(), headers=headers).json())
 
 
@@ -50,7 +51,7 @@ def test_a_code_the_operation_does_not_document_is_refused(mock: RunningMock) ->
 
 
 def test_header_parameters_override_the_message(mock: RunningMock) -> None:
-    payload = create(mock, **{"X-Mock-Scenario": "server-error; msg=Upstream_exploded"})
+    payload = create(mock, scenario="server-error; msg=Upstream_exploded")
     assert (payload["code"], payload["msg"]) == (500, "Upstream exploded")
 
 
@@ -61,7 +62,7 @@ def test_header_parameters_override_the_message(mock: RunningMock) -> None:
     ("slow; factor=fast", "could not convert"),
 ])
 def test_bad_scenarios_are_clear_422s(mock: RunningMock, header: str, message: str) -> None:
-    payload = create(mock, **{"X-Mock-Scenario": header})
+    payload = create(mock, scenario=header)
     assert payload["code"] == 422 and message in payload["msg"]
     assert mock.task_count() == 0
 
@@ -94,8 +95,8 @@ def test_prompt_marker_for_a_call_outcome(mock: RunningMock) -> None:
 
 def test_slow_and_stuck_tasks(mock: RunningMock) -> None:
     normal = create(mock)["data"]["taskId"]
-    slow = create(mock, **{"X-Mock-Scenario": "slow; factor=4"})["data"]["taskId"]
-    stuck = create(mock, **{"X-Mock-Scenario": "stuck; state=queuing"})["data"]["taskId"]
+    slow = create(mock, scenario="slow; factor=4")["data"]["taskId"]
+    stuck = create(mock, scenario="stuck; state=queuing")["data"]["taskId"]
     normal_end = final_record(mock, normal, 0)
     mock.clock.advance(100_000)
     records = {task: mock.client.get(DETAILS, params={"taskId": task}).json()["data"]
@@ -143,7 +144,7 @@ def test_insufficient_balance_gives_402_and_no_task(mock: RunningMock) -> None:
 
 def test_failed_generation_is_refunded_when_it_fails(mock: RunningMock) -> None:
     start = mock.client.get(CREDIT).json()["data"]
-    task_id = create(mock, **{"X-Mock-Scenario": "fail; stage=generating"})["data"]["taskId"]
+    task_id = create(mock, scenario="fail; stage=generating")["data"]["taskId"]
     charged = mock.client.get(CREDIT).json()["data"]
     assert charged < start
     record = final_record(mock, task_id)
