@@ -8,9 +8,9 @@ hands the callback to the dispatcher), in the order their ends fall.
 from __future__ import annotations
 
 import dataclasses
-import functools
 import gc
 import heapq
+from collections import OrderedDict
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -33,7 +33,7 @@ from mock_server.errors import (
 )
 from mock_server.ids import TaskIdGenerator
 from mock_server.journal import Journal
-from mock_server.lifecycle import Outcome, Timeline, plan_timeline
+from mock_server.lifecycle import Outcome, Timeline, earliest_end_ms, plan_timeline
 from mock_server.ratelimit import Rate, RateLimiter, retry_after
 from mock_server.records import callback_payload, task_record
 from mock_server.scenarios import OutcomeQueue, Scenario, forced, from_prompt
@@ -58,12 +58,30 @@ def documented_codes() -> dict[str, frozenset[int]]:
                                        if status.isdigit()) for op in operations()}
 
 
-@functools.lru_cache(maxsize=65_536)
-def _planned(task: Task, seed: int) -> Timeline:
-    """Timelines are pure, so polling a task plans it once (tasks are immutable and hashable)."""
-    return plan_timeline(task_id=task.task_id, created_ms=task.created_ms,
-                         resolution=task.resolution, duration=task.duration, seed=seed,
-                         outcome=task.outcome)
+DEFAULT_OUTCOME = Outcome()
+TIMELINE_CACHE_SIZE = 200_000
+
+
+class TimelineCache:
+    """Timelines are pure, so a polled task is planned once. Keyed by task id and checked
+    against the task it was planned for (a changed outcome plans anew); oldest out first."""
+
+    def __init__(self, seed: int, size: int = TIMELINE_CACHE_SIZE) -> None:
+        self._seed = seed
+        self._size = size
+        self._entries: OrderedDict[str, tuple[Task, Timeline]] = OrderedDict()
+
+    def __call__(self, task: Task) -> Timeline:
+        cached = self._entries.get(task.task_id)
+        if cached is not None and (cached[0] is task or cached[0] == task):
+            return cached[1]
+        timeline = plan_timeline(task_id=task.task_id, created_ms=task.created_ms,
+                                 resolution=task.resolution, duration=task.duration,
+                                 seed=self._seed, outcome=task.outcome)
+        if len(self._entries) >= self._size:
+            self._entries.popitem(last=False)  # O(1); deleting a dict's first key is not
+        self._entries[task.task_id] = (task, timeline)
+        return timeline
 
 
 @dataclass
@@ -89,6 +107,7 @@ class Backend:
             GET_TASK_DETAILS: RateLimiter(Rate.parse(settings.query_rate_limit), clock.now_ms),
         }
         self._ids = TaskIdGenerator(clock.now_ms, last_issued=store.last_id_number())
+        self._timelines = TimelineCache(settings.seed)
         self._defaults = input_defaults()
         self._documented = documented_codes()
         self._created = 0
@@ -107,7 +126,7 @@ class Backend:
         return self.settings.initial_balance if stored is None else stored
 
     def timeline(self, task: Task) -> Timeline:
-        return _planned(task, self.settings.seed)
+        return self._timelines(task)
 
     def admit(self, api_key: str, operation_id: str, scenario: Scenario | None) -> Outcome | None:
         """What may refuse a call before its body is read: maintenance, a call scenario
@@ -155,9 +174,10 @@ class Backend:
         balance = self.balance(api_key)
         if cost > balance:
             raise ApiError(402, INSUFFICIENT_CREDITS.format(cost=cost, balance=balance))
-        task = Task(self._ids.next_id(), api_key, body["model"], orjson.dumps(body).decode(),
-                    resolution, duration, body.get("callBackUrl"), self.clock.now_ms(), origin,
-                    cost, outcome or Outcome())
+        now = self.clock.now_ms()
+        task = Task(self._ids.next_id(now), api_key, body["model"], orjson.dumps(body).decode(),
+                    resolution, duration, body.get("callBackUrl"), now, origin, cost,
+                    outcome or DEFAULT_OUTCOME)
         self.store.add(task)
         self.store.set_balance(api_key, balance - cost)
         self._watch(task)
@@ -221,23 +241,25 @@ class Backend:
     # -- settling ended tasks ---------------------------------------------------------------
 
     def _watch(self, task: Task) -> None:
-        end = self.timeline(task).end
-        if end is not None:
-            heapq.heappush(self._ends, (end.at_ms, task.task_id))
+        # A lower bound, not the planned end: planning waits until the task is read or due.
+        heapq.heappush(self._ends, (earliest_end_ms(task.created_ms, task.outcome), task.task_id))
 
     def settle(self) -> None:
         """Apply every task end that is due, in the order the ends fall."""
-        if not self._ends or self._ends[0][0] > self.clock.now_ms():
-            return
         now = self.clock.now_ms()
+        if not self._ends or self._ends[0][0] > now:
+            return
         while self._ends and self._ends[0][0] <= now:
-            at, task_id = heapq.heappop(self._ends)
+            task_id = heapq.heappop(self._ends)[1]
             task = self.store.get(task_id)
             if task is None or self.store.is_settled(task_id):
-                continue
+                continue  # gone, or a duplicate entry of a settled task
             timeline = self.timeline(task)
-            if timeline.end is None or timeline.end.at_ms != at:
-                continue  # its outcome changed since; the new end is watched too
+            if timeline.end is None:
+                continue  # stuck: a changed outcome is watched anew
+            if timeline.end.at_ms > now:
+                heapq.heappush(self._ends, (timeline.end.at_ms, task_id))  # its real end
+                continue
             self._settle(task, timeline)
 
     def _settle(self, task: Task, timeline: Timeline) -> None:

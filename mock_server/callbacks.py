@@ -2,8 +2,8 @@
 
 A callback is due at the virtual instant its task ends (later for the `callback-delay`
 scenario); retries are due `backoff * 2**(attempt-1)` virtual seconds after a failed attempt,
-so tests move deliveries along with `advance()`. Sending happens in asyncio tasks, bounded
-by a semaphore and never on an API request's path. Only loopback targets and hosts the
+so tests move deliveries along with `advance()`. Sending happens in asyncio tasks, at most
+`concurrency` at once, never on an API request's path. Only loopback targets and hosts the
 settings allow are called; any other target is journaled as refused.
 """
 
@@ -82,7 +82,6 @@ class CallbackDispatcher:
         self._order = itertools.count()
         self._inflight: dict[str, set[asyncio.Task[None]]] = {}
         self._client: httpx.AsyncClient | None = None
-        self._semaphore: asyncio.Semaphore | None = None
 
     def schedule(self, delivery: Delivery, due_ms: int) -> None:
         heapq.heappush(self._due, (due_ms, next(self._order), delivery))
@@ -99,27 +98,36 @@ class CallbackDispatcher:
         heapq.heapify(self._due)
 
     def pump(self) -> None:
-        """Start every delivery that is due; call from the event loop."""
+        """Start due deliveries, at most `concurrency` at a time (the rest wait, in order)."""
         now = self._clock.now_ms()
-        while self._due and self._due[0][0] <= now:
+        while self._due and self._due[0][0] <= now and self._running() < self.policy.concurrency:
             delivery = heapq.heappop(self._due)[2]
             task = asyncio.get_running_loop().create_task(self._attempt(delivery))
-            running = self._inflight.setdefault(delivery.task_id, set())
-            running.add(task)
+            self._inflight.setdefault(delivery.task_id, set()).add(task)
             task.add_done_callback(functools.partial(self._finished, delivery.task_id))
 
+    def _running(self) -> int:
+        return sum(len(tasks) for tasks in self._inflight.values())
+
     async def flush(self, task_id: str | None = None) -> None:
-        """Wait for in-flight attempts (of one task, or all) to finish."""
-        self.pump()
+        """Wait until no delivery (of one task, or any) is due and none is in flight."""
         while True:
+            self.pump()
             running = [task for key, tasks in self._inflight.items()
                        if task_id is None or key == task_id for task in tasks]
             if not running:
-                return
+                if not any(self._inflight.values()) or task_id is None:
+                    return
+                # The task's own delivery waits for a free slot behind others: let them run.
+                running = [task for tasks in self._inflight.values() for task in tasks]
             await asyncio.gather(*running, return_exceptions=True)
 
     async def aclose(self) -> None:
-        await self.flush()
+        """Stop: deliveries in flight are cancelled (a shutdown is never held up 15 s)."""
+        running = [task for tasks in self._inflight.values() for task in tasks]
+        for task in running:
+            task.cancel()
+        await asyncio.gather(*running, return_exceptions=True)
         if self._client is not None:
             await self._client.aclose()
 
@@ -129,6 +137,8 @@ class CallbackDispatcher:
             running.discard(task)
             if not running:
                 del self._inflight[task_id]
+        if not task.cancelled():
+            self.pump()  # a slot is free
 
     def _record(self, delivery: Delivery, *, result: str, status: int | None = None,
                 latency_ms: float | None = None, error: str | None = None) -> None:
@@ -156,24 +166,21 @@ class CallbackDispatcher:
             self._record(delivery, result="refused",
                          error="target is not loopback nor an allowed host (--callback-allow-host)")
             return
-        if self._semaphore is None:
-            self._semaphore = asyncio.Semaphore(self.policy.concurrency)
+        if self._client is None:
             self._client = httpx.AsyncClient(transport=self._transport, timeout=TIMEOUT_SECONDS,
                                              follow_redirects=False)
-        assert self._client is not None
-        async with self._semaphore:
-            started = time.perf_counter()
-            status: int | None = None
-            error: str | None = None
-            try:
-                response = await self._client.post(delivery.url, content=delivery.payload,
-                                                    headers=self._headers(delivery))
-                status = response.status_code
-                if not 200 <= status < 300:
-                    error = f"HTTP {status}"
-            except httpx.HTTPError as exc:
-                error = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
-            latency = round((time.perf_counter() - started) * 1000, 2)
+        started = time.perf_counter()
+        status: int | None = None
+        error: str | None = None
+        try:
+            response = await self._client.post(delivery.url, content=delivery.payload,
+                                               headers=self._headers(delivery))
+            status = response.status_code
+            if not 200 <= status < 300:
+                error = f"HTTP {status}"
+        except httpx.HTTPError as exc:
+            error = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
+        latency = round((time.perf_counter() - started) * 1000, 2)
         if error is None:
             self._record(delivery, result="delivered", status=status, latency_ms=latency)
             return

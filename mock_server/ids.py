@@ -19,9 +19,9 @@ class TaskIdGenerator:
         self._last = last_issued
         self._lock = threading.Lock()
 
-    def next_id(self) -> str:
+    def next_id(self, now_ms: int | None = None) -> str:
         with self._lock:
-            self._last = max(self._now_ms(), self._last + 1)
+            self._last = max(self._now_ms() if now_ms is None else now_ms, self._last + 1)
             return f"{PREFIX}{self._last}"
 
 

@@ -18,11 +18,11 @@ class Journal:
         self._lock = threading.Lock()
 
     def add(self, api_key: str, entry: JournalEntry) -> None:
-        with self._lock:
-            entries = self._entries.get(api_key)
-            if entries is None:
-                entries = self._entries[api_key] = deque(maxlen=self._per_key)
-            entries.append(entry)
+        entries = self._entries.get(api_key)
+        if entries is None:
+            with self._lock:
+                entries = self._entries.setdefault(api_key, deque(maxlen=self._per_key))
+        entries.append(entry)  # deque.append is atomic: no lock on the request path
 
     def entries(self, api_key: str | None = None) -> list[JournalEntry]:
         with self._lock:
