@@ -172,3 +172,34 @@ def test_redeliver_refuses_a_running_task(mock: RunningMock, receiver: Receiver)
     task_id = create_with_callback(mock, receiver.url)
     response = httpx.post(f"{mock.base_url}/__mock__/tasks/{task_id}/redeliver")
     assert response.status_code == 422 and "has not ended" in response.json()["msg"]
+
+
+def test_hanging_receivers_never_block_the_api_and_deliveries_are_bounded() -> None:
+    import asyncio
+    import threading
+
+    release = threading.Event()
+
+    async def hang(request: httpx.Request) -> httpx.Response:
+        await asyncio.to_thread(release.wait, 30)  # a receiver that does not answer
+        return httpx.Response(200)
+
+    settings = Settings(api_keys=(API_KEY,), speed=0, callback_allow_hosts=("slow.example.com",),
+                        create_rate_limit="off")
+    app = create_app(settings, transport=httpx.MockTransport(hang))
+    dispatcher = app.state.backend.dispatcher
+    with ThreadedServer(app) as server:
+        control = MockControl(server.base_url, API_KEY)
+        body = {**valid_body(), "callBackUrl": "https://slow.example.com/hook"}
+        ids = [control.client.post("/api/v1/jobs/createTask", json=body).json()["data"]["taskId"]
+               for _ in range(dispatcher.policy.concurrency + 4)]
+        control.advance(3600)  # every task ends: their callbacks fall due
+        in_flight = sum(len(tasks) for tasks in dispatcher._inflight.values())
+        waiting = len(dispatcher.pending())
+        # The API still answers at once while every delivery slot hangs.
+        answer = control.client.get("/api/v1/jobs/recordInfo", params={"taskId": ids[0]}, timeout=5)
+        release.set()
+        deliveries = [control.wait_for_callback(task_id) for task_id in ids]
+    assert in_flight == dispatcher.policy.concurrency and waiting == 4
+    assert answer.json()["data"]["state"] == "success"
+    assert all(entries[-1]["result"] == "delivered" for entries in deliveries)
