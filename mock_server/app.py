@@ -5,8 +5,10 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import gc
+import tempfile
 import time
 from collections.abc import AsyncIterator
+from pathlib import Path
 
 import httpx
 from starlette.applications import Starlette
@@ -25,16 +27,19 @@ from mock_server.errors import (
     INTERNAL_ERROR,
     METHOD_NOT_ALLOWED,
     NOT_FOUND,
-    RESULT_NOT_READY,
     ApiError,
     http_status,
 )
+from mock_server.filehost import FileHost
 from mock_server.http import envelope
+from mock_server.media import MediaCache
 from mock_server.routes import api_routes
 from mock_server.settings import Settings
 from mock_server.store import MemoryTaskStore, SqliteTaskStore, TaskStore
+from mock_server.uploads import UploadEndpoint, UploadStore
 
 TICK_SECONDS = 0.02  # how often ended tasks are settled and due callbacks started
+UPLOAD_OPERATIONS = ("file-stream-upload", "file-url-upload", "file-base64-upload")
 
 
 def open_store(settings: Settings) -> TaskStore:
@@ -63,14 +68,17 @@ def create_app(settings: Settings | None = None, *, clock: VirtualClock | None =
     dispatcher = CallbackDispatcher(policy, clock=clock, journal=store.deliveries, transport=transport)
     backend = Backend(settings, clock=clock, store=store, dispatcher=dispatcher)
     control = Control(backend)
+    temporary = None if settings.data_dir else tempfile.TemporaryDirectory(prefix="apikley-mock-")
+    data_dir = Path(settings.data_dir or temporary.name)  # type: ignore[union-attr]
+    # Half the disk budget for uploads, half for rendered results (which can be rendered again).
+    uploads = UploadStore(data_dir / "uploads", clock=clock, ttl_seconds=settings.upload_ttl_seconds,
+                          max_file_bytes=settings.max_upload_bytes, max_total_bytes=settings.max_data_bytes // 2)
+    files = FileHost(backend, MediaCache(data_dir / "results", settings.max_data_bytes // 2), uploads)
+    validators = request_validators()
 
     async def health(request: Request) -> Response:
         return envelope(200, "success", {"status": "ok", "now": clock.now_ms(),
                                          "tasks": backend.store.count()})
-
-    async def result_media(request: Request) -> Response:
-        # The file host answers plain HTTP statuses, not the API's status policy.
-        return envelope(404, RESULT_NOT_READY.format(path=request.url.path), status=404)
 
     async def http_error(request: Request, exc: Exception) -> Response:
         # Routing errors keep their real HTTP status whatever the policy: no operation matched.
@@ -111,12 +119,21 @@ def create_app(settings: Settings | None = None, *, clock: VirtualClock | None =
             store.save_clock(clock.now_ms())
             if owns_store:
                 store.close()
+            if temporary is not None:
+                temporary.cleanup()
 
-    routes = api_routes(backend, request_validators(), KeyRing(settings.api_keys))
+    keys = KeyRing(settings.api_keys)
+    routes = api_routes(backend, validators, keys)
+    routes += [
+        Route(validators[operation_id].operation.path,
+              UploadEndpoint(validators[operation_id], keys=keys, store=uploads, settings=settings,
+                             transport=transport).handle, methods=["POST"])
+        for operation_id in UPLOAD_OPERATIONS
+    ]
     routes += [
         Route("/__mock__/health", health, methods=["GET"]),
         *control_routes(control, settings.admin_token),
-        Route("/results/{name:path}", result_media, methods=["GET"]),
+        *files.routes(),
     ]
     app = Starlette(routes=routes, lifespan=lifespan, exception_handlers={
         HTTPException: http_error, ApiError: api_error, Exception: server_error,

@@ -9,10 +9,13 @@ from __future__ import annotations
 
 import dataclasses
 import gc
+import hashlib
 import heapq
+import hmac
 from collections import OrderedDict
 from dataclasses import dataclass, field
 from typing import Any
+from urllib.parse import urlsplit
 
 import orjson
 
@@ -24,6 +27,7 @@ from mock_server.errors import (
     FEATURE_DISABLED,
     INSUFFICIENT_CREDITS,
     MAINTENANCE,
+    NOT_GENERATED_HERE,
     QUERY_RATE_LIMITED,
     RECORD_NOT_FOUND,
     SCENARIO_NOT_DOCUMENTED,
@@ -35,7 +39,7 @@ from mock_server.ids import TaskIdGenerator
 from mock_server.journal import Journal
 from mock_server.lifecycle import Outcome, Timeline, earliest_end_ms, plan_timeline
 from mock_server.ratelimit import Rate, RateLimiter, retry_after
-from mock_server.records import callback_payload, task_record
+from mock_server.records import callback_payload, result_urls, task_record
 from mock_server.scenarios import OutcomeQueue, Scenario, forced, from_prompt
 from mock_server.settings import Settings
 from mock_server.store import Task, TaskStore
@@ -108,6 +112,8 @@ class Backend:
         }
         self._ids = TaskIdGenerator(clock.now_ms, last_issued=store.last_id_number())
         self._timelines = TimelineCache(settings.seed)
+        # Signs download-url links. Derived from the seed, as everything else: not a secret.
+        self._link_secret = hashlib.sha256(f"apikley-mock-links:{settings.seed}".encode()).digest()
         self._defaults = input_defaults()
         self._documented = documented_codes()
         self._created = 0
@@ -195,12 +201,36 @@ class Backend:
     def get_account_credits(self, api_key: str) -> float:
         return self.balance(api_key)
 
+    def get_download_url(self, api_key: str, url: str) -> str:
+        """A temporary link (download_url_ttl_seconds) to a result this mock generated."""
+        parts = urlsplit(url)
+        name = parts.path.rsplit("/", 1)[-1]
+        task = self.store.get(name.removesuffix(".mp4")) if parts.path.startswith("/results/") else None
+        if (task is None or task.api_key != api_key or url.split("?")[0] != result_urls(task)[0]
+                or not self.result_available(task)):
+            raise ApiError(422, NOT_GENERATED_HERE)
+        expires = self.clock.now_ms() + round(self.settings.download_url_ttl_seconds * 1000)
+        return f"{result_urls(task)[0]}?expires={expires}&token={self.link_token(task.task_id, expires)}"
+
+    def result_available(self, task: Task) -> bool:
+        """Ended in success, and still within result_ttl_seconds of its end."""
+        end = self.timeline(task).end
+        now = self.clock.now_ms()
+        return (end is not None and end.state == "success" and end.at_ms <= now
+                and now <= end.at_ms + self.settings.result_ttl_seconds * 1000)
+
+    def link_token(self, task_id: str, expires_ms: int) -> str:
+        return hmac.new(self._link_secret, f"{task_id}:{expires_ms}".encode(), hashlib.sha256).hexdigest()[:32]
+
     # -- control --------------------------------------------------------------------------
 
     def owned_task(self, api_key: str | None, task_id: str) -> Task:
-        """The task, if it exists for this key (any key when None): else recordInfo is null."""
+        """The task, if it exists for this key (any key when None) and its record has not
+        expired (record_ttl_seconds): else recordInfo is null."""
         task = self.store.get(task_id)
         if task is None or (api_key is not None and task.api_key != api_key):
+            raise ApiError(422, RECORD_NOT_FOUND)
+        if self.clock.now_ms() > task.created_ms + self.settings.record_ttl_seconds * 1000:
             raise ApiError(422, RECORD_NOT_FOUND)
         return task
 

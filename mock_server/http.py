@@ -19,6 +19,10 @@ from mock_server.errors import (
 )
 
 
+def encode_json(value: Any) -> bytes:
+    return orjson.dumps(value)
+
+
 def encode_envelope(code: int, msg: str, data: Any = None) -> bytes:
     return orjson.dumps({"code": code, "msg": msg, "data": data})
 

@@ -56,6 +56,7 @@ HANDLERS: Mapping[str, Handler] = {
     "get-task-details": lambda backend, call: backend.get_task_details(call.api_key,
                                                                        call.query["taskId"]),
     "get-account-credits": lambda backend, call: backend.get_account_credits(call.api_key),
+    "get-download-url": lambda backend, call: backend.get_download_url(call.api_key, call.body["url"]),
 }
 
 

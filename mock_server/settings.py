@@ -60,6 +60,19 @@ class Settings:
     # SQLite file for tasks, balances and deliveries; None keeps them in memory.
     db: str | None = None
     journal_size: int = 1000
+    # Files: uploads and rendered results live here (None: a temporary directory per run),
+    # within max_data_bytes. files_dir: a directory whose files file:// URLs and image_url
+    # may name (offline inputs); None allows none.
+    data_dir: str | None = None
+    max_data_bytes: int = 2 * 1024**3
+    files_dir: str | None = None
+    max_upload_bytes: int = 10 * 1024 * 1024
+    # Retention, in virtual seconds: result URLs 24 h after the task ends, records 14 days,
+    # uploads 3 days, download-url links 20 minutes.
+    result_ttl_seconds: float = 24 * 3600
+    record_ttl_seconds: float = 14 * 24 * 3600
+    upload_ttl_seconds: float = 3 * 24 * 3600
+    download_url_ttl_seconds: float = 20 * 60
 
     def __post_init__(self) -> None:
         if not self.api_keys or any(not key or any(c.isspace() for c in key) for key in self.api_keys):
@@ -84,6 +97,10 @@ class Settings:
             raise SettingsError("callback_max_attempts must be >= 1, callback_backoff_seconds >= 0")
         if self.journal_size < 1:
             raise SettingsError("journal_size: must be positive")
+        for name in ("max_data_bytes", "max_upload_bytes", "result_ttl_seconds", "record_ttl_seconds",
+                     "upload_ttl_seconds", "download_url_ttl_seconds"):
+            if getattr(self, name) <= 0:
+                raise SettingsError(f"{name}: must be positive")
 
     def replace(self, **changes: Any) -> Settings:
         return dataclasses.replace(self, **changes)

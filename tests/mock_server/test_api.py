@@ -68,15 +68,6 @@ def test_task_walks_the_lifecycle_to_success_on_the_virtual_clock(mock: RunningM
     assert details(mock, task_id) == record  # terminal: nothing changes any more
 
 
-def test_result_url_answers_a_clear_404_envelope_until_media_lands(mock: RunningMock) -> None:
-    task_id = create(mock)
-    mock.clock.advance(600)
-    url = json.loads(details(mock, task_id)["resultJson"])["resultUrls"][0]
-    response = httpx.get(url)
-    assert response.status_code == 404
-    assert response.json()["code"] == 404 and "not served" in response.json()["msg"]
-
-
 def test_bigger_videos_take_longer(mock: RunningMock) -> None:
     small = create(mock, valid_body(resolution="720p", duration="5"))
     big = create(mock, valid_body(resolution="1080p", duration="10"))
