@@ -111,6 +111,24 @@ def lookup_cost(sizes: tuple[int, ...] = (10_000, 1_000_000), lookups: int = 50_
     return lines
 
 
+def render_times() -> list[str]:
+    """Result video render time (target: < 1 s for 720p/5 s), from an image and a test card."""
+    from PIL import Image
+
+    from mock_server.media import frame_size, render_mp4, test_card
+
+    lines = []
+    with tempfile.TemporaryDirectory() as scratch:
+        photo = Image.effect_mandelbrot((1600, 900), (-2.0, -1.2, 1.0, 1.2), 60).convert("RGB")
+        for resolution, seconds in (("720p", 5), ("1080p", 10)):
+            width, height = frame_size(resolution)
+            for name, source in (("image", photo), ("test card", test_card(width, height, "A cup", "task_x"))):
+                started = time.perf_counter()
+                render_mp4(source, width=width, height=height, seconds=seconds, target=Path(scratch) / "r.mp4")
+                lines.append(f"render {resolution}/{seconds} s from {name:<9}: {time.perf_counter() - started:5.2f} s")
+    return lines
+
+
 def main() -> int:
     print(f"load: {'wrk' if shutil.which('wrk') else 'bench.load (python)'}; "
           f"{CONNECTIONS} connections, {SECONDS:g} s per scenario, loopback")
@@ -141,6 +159,8 @@ def main() -> int:
     print(describe("mock GET recordInfo", details, bare))
     print(f"mock ready after process start: {ready:.2f} s")
     for line in lookup_cost():
+        print(line)
+    for line in render_times():
         print(line)
     return 0
 

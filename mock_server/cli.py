@@ -45,6 +45,10 @@ def parser() -> argparse.ArgumentParser:
     serve.add_argument("--admin-token", dest="admin_token",
                        help="lets non-loopback clients use the control API")
     serve.add_argument("--db", help="SQLite file for tasks, balances and deliveries")
+    serve.add_argument("--data-dir", dest="data_dir",
+                       help="where uploads and rendered videos live (default: a temporary directory)")
+    serve.add_argument("--files-dir", dest="files_dir",
+                       help="a directory whose files file:// URLs and image_url may name")
     serve.add_argument("--config", type=Path, help="TOML file with any of these settings")
     serve.add_argument("--log-level", default="info", help="uvicorn log level (default info)")
     return root
@@ -68,7 +72,8 @@ def banner(settings: Settings, port: int) -> str:
 
 SETTING_FLAGS = ("host", "port", "seed", "speed", "epoch_ms", "api_keys", "status_policy",
                  "create_rate_limit", "query_rate_limit", "maintenance", "disabled_features",
-                 "webhook_hmac_key", "callback_allow_hosts", "admin_token", "db")
+                 "webhook_hmac_key", "callback_allow_hosts", "admin_token", "db", "data_dir",
+                 "files_dir")
 
 
 def settings_from(args: argparse.Namespace) -> Settings:

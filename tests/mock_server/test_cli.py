@@ -62,10 +62,12 @@ def test_every_setting_flag_reaches_the_settings(tmp_path: object) -> None:
         "serve", "--create-rate-limit", "5/1", "--query-rate-limit", "off", "--maintenance",
         "--disable-feature", "resolution=1080p", "--webhook-hmac-key", "k",
         "--callback-allow-host", "hooks.example.com", "--admin-token", "t", "--db", "x.db",
-        "--api-key", "a", "--api-key", "b", "--status-policy", "mirror"])
+        "--api-key", "a", "--api-key", "b", "--status-policy", "mirror", "--data-dir", "/tmp/d",
+        "--files-dir", "/tmp/f"])
     settings = settings_from(args)
     assert (settings.create_rate_limit, settings.query_rate_limit) == ("5/1", "off")
     assert settings.maintenance is True and settings.disabled_features == ("resolution=1080p",)
     assert settings.webhook_hmac_key == "k" and settings.callback_allow_hosts == ("hooks.example.com",)
     assert (settings.admin_token, settings.db, settings.api_keys) == ("t", "x.db", ("a", "b"))
     assert settings.status_policy == "mirror"
+    assert (settings.data_dir, settings.files_dir) == ("/tmp/d", "/tmp/f")
