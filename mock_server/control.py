@@ -25,7 +25,6 @@ from mock_server.records import task_record
 from mock_server.store import Task
 
 ADMIN_HEADER = "x-mock-admin-token"
-FINAL_RESULTS = frozenset({"delivered", "failed", "refused", "dropped"})
 Endpoint = Callable[[Request], Awaitable[Any]]
 
 

@@ -16,7 +16,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
 
 from mock_server.errors import ApiError
-from mock_server.lifecycle import PROGRESS, Outcome
+from mock_server.lifecycle import TRANSITIONS, Outcome
 
 HEADER = "x-mock-scenario"
 PROMPT_MARKER = re.compile(r"\[mock:([a-z][a-z-]*)((?:\s+[A-Za-z_]+=[^\]\s]+)*)\s*\]")
@@ -140,6 +140,6 @@ class OutcomeQueue:
 
 def forced(outcome: Outcome, state: str, at_ms: int) -> Outcome:
     """The outcome of a task forced into `state` at `at_ms` (by the control API)."""
-    if state not in (*PROGRESS, "success", "fail"):
-        raise ApiError(422, f"state: {state!r} is not one of {[*PROGRESS, 'success', 'fail']}")
+    if state not in TRANSITIONS:
+        raise ApiError(422, f"state: {state!r} is not one of {list(TRANSITIONS)}")
     return replace(outcome, forced_state=state, forced_at_ms=at_ms)
