@@ -7,20 +7,13 @@ has begun, so reading a task never changes it and a terminal state never changes
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import NamedTuple
 
-# Which state may follow which; the names are the spec's TaskState enum (a test holds them equal).
-TRANSITIONS: Mapping[str, tuple[str, ...]] = {
-    "waiting": ("queuing", "fail"),
-    "queuing": ("generating", "fail"),
-    "generating": ("success", "fail"),
-    "success": (),
-    "fail": (),
-}
-PROGRESS = ("waiting", "queuing", "generating")
-TERMINAL = frozenset(state for state, following in TRANSITIONS.items() if not following)
+from contracts.lifecycle import TERMINAL, TRANSITIONS
+
+# Which state may follow which is the contract's (names from the spec's TaskState enum).
+PROGRESS = tuple(state for state in TRANSITIONS if TRANSITIONS[state])
 FOLLOWING = {state: TRANSITIONS[state][0] for state in PROGRESS}  # the next state on success
 
 # Virtual seconds at speed 1: fixed waiting and queuing, generation growing with the video.

@@ -10,7 +10,8 @@ from typing import Any
 
 import orjson
 
-from mock_server.lifecycle import TERMINAL, Timeline
+from contracts.lifecycle import TERMINAL
+from mock_server.lifecycle import Timeline
 from mock_server.store import Task
 
 

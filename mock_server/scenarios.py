@@ -15,8 +15,9 @@ from collections import deque
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
 
+from contracts.lifecycle import TRANSITIONS
 from mock_server.errors import ApiError
-from mock_server.lifecycle import TRANSITIONS, Outcome
+from mock_server.lifecycle import Outcome
 
 HEADER = "x-mock-scenario"
 PROMPT_MARKER = re.compile(r"\[mock:([a-z][a-z-]*)((?:\s+[A-Za-z_]+=[^\]\s]+)*)\s*\]")
