@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed-stamp
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: run test lint typecheck unit bench clean
+.PHONY: run test lint typecheck unit bench contract clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -29,6 +29,12 @@ unit: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/python -m bench.run
+
+# make contract BASE_URL=https://api.apikley.ru API_KEY=... PROFILE=real
+PROFILE ?= mock
+contract: $(STAMP)
+	@test -n "$(BASE_URL)" -a -n "$(API_KEY)" || { echo "usage: make contract BASE_URL=... API_KEY=... [PROFILE=real]"; exit 2; }
+	$(BIN)/apikley-contract run --base-url "$(BASE_URL)" --api-key "$(API_KEY)" --profile $(PROFILE)
 
 clean:
 	rm -rf $(VENV) build dist .pytest_cache .mypy_cache .ruff_cache

@@ -139,7 +139,7 @@ class Backend:
         (from the header or the key's queue), the rate limit. Returns a task outcome asked for."""
         if self.toggles.maintenance:
             raise ApiError(455, MAINTENANCE)
-        scenario = scenario or self.queue.pop(api_key, operation_id)
+        scenario = scenario or self.queue.pop(api_key, operation_id, calls=True)
         if scenario is not None:
             if scenario.is_call_outcome:
                 error = scenario.error(rate_limit_status=429 if operation_id == CREATE_TASK else None)
@@ -180,6 +180,9 @@ class Backend:
         balance = self.balance(api_key)
         if cost > balance:
             raise ApiError(402, INSUFFICIENT_CREDITS.format(cost=cost, balance=balance))
+        if outcome is None:  # a queued task outcome belongs to the next task actually created
+            queued = self.queue.pop(api_key, CREATE_TASK, calls=False)
+            outcome = queued.outcome() if queued is not None else None
         now = self.clock.now_ms()
         task = Task(self._ids.next_id(now), api_key, body["model"], orjson.dumps(body).decode(),
                     resolution, duration, body.get("callBackUrl"), now, origin, cost,

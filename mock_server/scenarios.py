@@ -116,12 +116,14 @@ class OutcomeQueue:
         with self._lock:
             self._queues.setdefault((api_key, operation), deque()).extend([scenario] * times)
 
-    def pop(self, api_key: str, operation: str) -> Scenario | None:
+    def pop(self, api_key: str, operation: str, *, calls: bool) -> Scenario | None:
+        """The next queued scenario if it is a call outcome (`calls=True`: taken when the call
+        is admitted) or a task outcome (`calls=False`: taken only when a task is created)."""
         if not self._queues:  # the hot path when nothing is queued
             return None
         with self._lock:
             queue = self._queues.get((api_key, operation))
-            if not queue:
+            if not queue or queue[0].is_call_outcome != calls:
                 return None
             scenario = queue.popleft()
             if not queue:

@@ -20,6 +20,7 @@ from urllib.parse import quote, unquote, urlsplit
 import httpx
 from PIL import Image
 from starlette.datastructures import UploadFile
+from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import Response
 
@@ -36,6 +37,7 @@ from mock_server.settings import Settings
 IMAGE_TYPES = {"JPEG": ("image/jpeg", "jpg"), "PNG": ("image/png", "png"), "WEBP": ("image/webp", "webp")}
 FETCH_TIMEOUT_SECONDS = 30.0  # upstream: file-url-upload gives up after 30 s
 UPLOADED = "File uploaded successfully"
+MAX_FORM_FIELDS = 100  # the spec allows extra fields; a bound keeps parsing cheap
 
 
 class UploadRefused(Exception):
@@ -191,7 +193,10 @@ class UploadEndpoint:
             declared = request.headers.get("content-length", "")
             if declared.isdigit() and int(declared) > limit + 64 * 1024:
                 raise UploadRefused(400, f"file: over the {limit}-byte limit")
-            form = await request.form(max_files=1, max_fields=10)
+            try:
+                form = await request.form(max_files=2, max_fields=MAX_FORM_FIELDS)
+            except HTTPException as exc:  # Starlette's multipart parser: malformed or too many parts
+                raise UploadRefused(400, f"multipart body: {exc.detail}") from exc
             fields: dict[str, Any] = {key: value for key, value in form.items() if isinstance(value, str)}
             upload = form.get("file")
             if isinstance(upload, UploadFile):

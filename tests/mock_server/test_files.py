@@ -212,3 +212,13 @@ def test_same_name_overwrites(mock: RunningMock) -> None:
     upload(mock, png(ORANGE))
     url = upload(mock, png((0, 0, 255)))["data"]["downloadUrl"]
     assert Image.open(io.BytesIO(httpx.get(url).content)).getpixel((0, 0)) == (0, 0, 255)
+
+
+def test_malformed_or_oversized_multipart_is_an_upload_error(mock: RunningMock) -> None:
+    fields = {f"extra{number}": "x" for number in range(150)} | {"uploadPath": "x"}
+    payload = mock.client.post("/api/file-stream-upload", files={"file": ("a.png", png(), "image/png")},
+                               data=fields).json()
+    assert payload["success"] is False and payload["code"] == 400 and "multipart body" in payload["msg"]
+    broken = mock.client.post("/api/file-stream-upload", content=b"--x\r\nnot multipart",
+                              headers={"Content-Type": "multipart/form-data; boundary=x"}).json()
+    assert broken["success"] is False and broken["code"] == 400

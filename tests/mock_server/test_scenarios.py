@@ -202,3 +202,10 @@ def test_feature_disabled_by_setting() -> None:
     for mock in start_mock(disabled_features=("duration=10",)):
         assert create(mock, valid_body(duration="10"))["code"] == 505
         assert create(mock, valid_body(duration="5"))["code"] == 200
+
+
+def test_a_queued_task_outcome_waits_for_a_task_that_is_created(mock: RunningMock) -> None:
+    control_for(mock).queue("fail; stage=waiting")
+    assert create(mock, {"model": "nope"})["code"] == 422  # rejected: creates nothing, takes nothing
+    failing = create(mock)["data"]["taskId"]
+    assert final_record(mock, failing)["state"] == "fail"

@@ -1,0 +1,64 @@
+"""`apikley-contract run ...`: a thin layer over `contracts.engine.run_contract`."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from contracts.engine import RunOptions, run_contract
+
+
+def parser() -> argparse.ArgumentParser:
+    root = argparse.ArgumentParser(prog="apikley-contract", description=__doc__)
+    commands = root.add_subparsers(dest="command", required=True)
+    run = commands.add_parser("run", help="check a server (the real one or a mock) against the spec")
+    run.add_argument("--base-url", required=True)
+    run.add_argument("--api-key", required=True)
+    run.add_argument("--profile", choices=("mock", "real"), default="mock",
+                     help="mock: everything; real: at most --max-billable paid calls (default mock)")
+    run.add_argument("--max-billable", type=int, help="hard cap on valid createTask calls (default: real 1, mock 5)")
+    run.add_argument("--hmac-key", help="verify callback signatures with this key")
+    run.add_argument("--callback-url", help="a public receiver to pass as callBackUrl (real service)")
+    run.add_argument("--junit", type=Path, help="write a JUnit XML report")
+    run.add_argument("--report", type=Path, help="write a JSON report")
+    run.add_argument("--seed", type=int, default=0)
+    run.add_argument("--deadline", type=float, default=900.0, help="seconds a task may take (default 900)")
+    run.add_argument("--no-schemathesis", action="store_true", help="skip the schemathesis phase")
+    return root
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = parser().parse_args(argv)
+    try:
+        options = RunOptions(base_url=args.base_url.rstrip("/"), api_key=args.api_key, profile=args.profile,
+                             max_billable=args.max_billable, hmac_key=args.hmac_key, seed=args.seed,
+                             callback_url=args.callback_url, deadline_seconds=args.deadline,
+                             schemathesis=not args.no_schemathesis)
+    except ValueError as exc:
+        print(f"apikley-contract: {exc}", file=sys.stderr)
+        return 2
+
+    def show(event: str, check: str, detail: str) -> None:
+        if event == "phase":
+            print(f"== {check}", flush=True)
+        elif event == "failed":
+            print(f"  FAILED {check}: {detail}", flush=True)
+
+    report = run_contract(options, listener=show)
+    for failure in report.failures:
+        print(f"\n{failure.check}\n  expected: {failure.expected}\n  got:      {failure.got}")
+        if failure.reproducer:
+            print(f"  reproduce: {failure.reproducer}")
+    if args.report:
+        args.report.write_text(report.to_json(), encoding="utf-8")
+    if args.junit:
+        report.write_junit(args.junit)
+    print(f"\nbillable calls made: {report.billable_calls}")
+    print(f"{sum(report.passed.values())} checks passed, {len(report.failures)} failed")
+    return 0 if report.ok else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,72 @@
+"""A loopback callback receiver for contract runs: records every POST it gets."""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from dataclasses import dataclass
+from typing import Any
+
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+from contracts.serving import ThreadedServer
+
+WAIT_STEP_SECONDS = 0.02
+
+
+@dataclass(frozen=True)
+class Delivery:
+    headers: dict[str, str]
+    body: bytes
+
+    def json(self) -> Any:
+        return json.loads(self.body)
+
+
+class CallbackReceiver:
+    def __init__(self) -> None:
+        self.deliveries: list[Delivery] = []
+        self._arrived = threading.Condition()
+        app = Starlette(routes=[Route("/callback", self._receive, methods=["POST"])])
+        self._server = ThreadedServer(app)
+
+    @property
+    def url(self) -> str:
+        return f"{self._server.base_url}/callback"
+
+    async def _receive(self, request: Request) -> Response:
+        delivery = Delivery(dict(request.headers), await request.body())
+        with self._arrived:
+            self.deliveries.append(delivery)
+            self._arrived.notify_all()
+        return Response(status_code=204)
+
+    def wait_for(self, task_id: str, timeout_seconds: float) -> list[Delivery]:
+        """Deliveries for `task_id`, waiting (bounded) until at least one has arrived."""
+        deadline = time.monotonic() + timeout_seconds
+        with self._arrived:
+            while True:
+                found = [d for d in self.deliveries if _task_of(d) == task_id]
+                remaining = deadline - time.monotonic()
+                if found or remaining <= 0:
+                    return found
+                self._arrived.wait(min(remaining, 1.0))
+
+    def __enter__(self) -> CallbackReceiver:
+        self._server.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._server.stop()
+
+
+def _task_of(delivery: Delivery) -> str | None:
+    try:
+        data = delivery.json().get("data") or {}
+    except (ValueError, AttributeError):
+        return None
+    return data.get("taskId") if isinstance(data, dict) else None

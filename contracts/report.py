@@ -1,0 +1,72 @@
+"""What a contract run found: failures that name the check, what was expected, what came
+back and a curl line that reproduces it; plus what passed and how many billable calls ran."""
+
+from __future__ import annotations
+
+import json
+import shlex
+from collections import Counter
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from xml.sax.saxutils import escape
+
+import httpx
+
+REDACTED_KEY = "$APIKLEY_API_KEY"
+
+
+@dataclass(frozen=True)
+class Failure:
+    check: str
+    expected: str
+    got: str
+    reproducer: str
+
+
+@dataclass
+class Report:
+    failures: list[Failure] = field(default_factory=list)
+    passed: Counter[str] = field(default_factory=Counter)
+    billable_calls: int = 0
+
+    @property
+    def ok(self) -> bool:
+        return not self.failures
+
+    def to_json(self) -> str:
+        return json.dumps({"ok": self.ok, "billableCalls": self.billable_calls,
+                           "passed": dict(self.passed), "failures": [asdict(f) for f in self.failures]},
+                          indent=2)
+
+    def write_junit(self, path: Path) -> None:
+        cases = [f'<testcase classname="apikley-contract" name="{escape(name)}"/>'
+                 for name, count in sorted(self.passed.items()) for _ in range(count)]
+        cases += [f'<testcase classname="apikley-contract" name="{escape(failure.check)}">'
+                  f'<failure message="{escape(failure.expected, {chr(34): "&quot;"})}">'
+                  f"{escape(failure.got)}\n{escape(failure.reproducer)}</failure></testcase>"
+                  for failure in self.failures]
+        total = sum(self.passed.values()) + len(self.failures)
+        path.write_text('<?xml version="1.0" encoding="utf-8"?>\n'
+                        f'<testsuite name="apikley-contract" tests="{total}" failures="{len(self.failures)}">'
+                        + "".join(cases) + "</testsuite>\n", encoding="utf-8")
+
+
+def curl(request: httpx.Request, api_key: str | None = None) -> str:
+    """A copy-paste reproducer; the API key is replaced by an environment variable."""
+    parts = ["curl", "-sS", "-X", request.method, str(request.url)]
+    for name, value in request.headers.items():
+        if name.lower() in ("host", "content-length", "accept-encoding", "connection", "user-agent", "accept"):
+            continue
+        if api_key and api_key in value:
+            value = value.replace(api_key, REDACTED_KEY)
+            parts += ["-H", f'"{name}: {value}"']
+            continue
+        parts += ["-H", shlex.quote(f"{name}: {value}")]
+    try:
+        body = request.content
+    except httpx.RequestNotRead:
+        body = b""
+    if body:
+        text = body.decode("utf-8", "replace")
+        parts += ["--data-raw", shlex.quote(text if len(text) < 2000 else text[:2000] + "...")]
+    return " ".join(parts)

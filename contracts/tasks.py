@@ -1,0 +1,193 @@
+"""What generic tools skip: a task's whole life. Create it, poll on the upstream back-off
+schedule, check every record and every transition, download the result, check the callback."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import io
+import json
+from typing import TYPE_CHECKING, Any
+
+from contracts.checks import CheckFailed, body_of
+from contracts.lifecycle import TERMINAL, moves_forward, poll_delays
+from contracts.receiver import CallbackReceiver, Delivery
+from contracts.spec import schema
+from contracts.validators import RequestInvalid, compile_schema
+
+if TYPE_CHECKING:
+    from contracts.engine import ContractRun
+
+CREATE = "/api/v1/jobs/createTask"
+DETAILS = "/api/v1/jobs/recordInfo"
+MILLIS = 10**12  # Unix ms are 13 digits now; seconds would be 10
+
+
+def record_rules(record: dict[str, Any], body: dict[str, Any]) -> None:
+    """One record as upstream promises it (spec conformance is checked separately)."""
+    state = record.get("state")
+    param = record.get("param")
+    if not isinstance(param, str):
+        raise CheckFailed("param as a JSON string", f"{type(param).__name__}: {str(param)[:200]}")
+    try:
+        sent = json.loads(param)
+    except ValueError as exc:
+        raise CheckFailed("param holding valid JSON", repr(param[:200])) from exc
+    if sent != body:
+        raise CheckFailed(f"param equal to the body sent: {json.dumps(body)[:300]}", param[:300])
+    result = record.get("resultJson")
+    if state == "success":
+        if not isinstance(result, str):
+            raise CheckFailed("resultJson as a JSON string on success", f"{type(result).__name__}: {str(result)[:200]}")
+        if not result_urls(record):
+            raise CheckFailed('resultJson {"resultUrls": [...]} on success', result[:200])
+    elif result not in (None, ""):
+        raise CheckFailed(f"resultJson null while {state}", str(result)[:200])
+    if state != "fail" and (record.get("failCode") not in (None, "") or record.get("failMsg") not in (None, "")):
+        raise CheckFailed(f"failCode/failMsg empty while {state}",
+                          f"{record.get('failCode')!r}/{record.get('failMsg')!r}")
+    if state == "fail" and record.get("failCode") in (None, "") and record.get("failMsg") in (None, ""):
+        raise CheckFailed("failCode or failMsg on fail", "both empty")
+    created, updated, completed = (record.get(k) for k in ("createTime", "updateTime", "completeTime"))
+    for name, value in (("createTime", created), ("updateTime", updated)):
+        if not isinstance(value, int) or value < MILLIS:
+            raise CheckFailed(f"{name} in Unix milliseconds", repr(value))
+    assert isinstance(created, int) and isinstance(updated, int)
+    if updated < created:
+        raise CheckFailed("createTime <= updateTime", f"{created} > {updated}")
+    if state in TERMINAL:
+        if not isinstance(completed, int) or completed < updated:
+            raise CheckFailed("completeTime (ms) >= updateTime once ended", repr(completed))
+    elif completed is not None:
+        raise CheckFailed(f"completeTime null while {state}", repr(completed))
+    cost = record.get("costTime")
+    if cost is not None and (not isinstance(cost, int | float) or cost < 0):
+        raise CheckFailed("costTime >= 0", repr(cost))
+
+
+def media_rules(content_type: str, video: bytes, resolution: str, duration: str) -> None:
+    if content_type.split(";")[0].strip() != "video/mp4":
+        raise CheckFailed("Content-Type video/mp4", content_type or "none")
+    import av
+
+    try:
+        with av.open(io.BytesIO(video), mode="r") as container:
+            stream = container.streams.video[0]
+            size = (stream.width, stream.height)
+            seconds = float(container.duration or 0) / av.time_base
+    except (av.FFmpegError, IndexError) as exc:
+        raise CheckFailed("a playable MP4 with a video stream", f"{type(exc).__name__}: {exc}") from exc
+    lines = int(resolution.rstrip("p"))
+    if min(size) != lines:
+        raise CheckFailed(f"a {resolution} video", f"{size[0]}x{size[1]}")
+    if abs(seconds - float(duration)) > 0.5:
+        raise CheckFailed(f"a {duration} s video", f"{seconds:.2f} s")
+
+
+def callback_rules(delivery: Delivery, record: dict[str, Any], hmac_key: str | None) -> None:
+    try:
+        payload = delivery.json()
+    except ValueError as exc:
+        raise CheckFailed("a JSON callback body", repr(delivery.body[:200])) from exc
+    try:
+        compile_schema(schema("CallbackPayload")).check(payload, "callback")
+    except RequestInvalid as exc:
+        raise CheckFailed("a callback the spec's CallbackPayload allows", str(exc)) from exc
+    expected_code = 200 if record["state"] == "success" else 501
+    if payload["code"] != expected_code:
+        raise CheckFailed(f"callback code {expected_code} for a task in {record['state']}", str(payload["code"]))
+    differing = {key: payload["data"].get(key) for key in record if payload["data"].get(key) != record[key]}
+    if differing:
+        raise CheckFailed("callback data equal to the final record", json.dumps(differing)[:400])
+    if hmac_key is not None:
+        timestamp = delivery.headers.get("x-webhook-timestamp", "")
+        signature = delivery.headers.get("x-webhook-signature", "")
+        digest = hmac.new(hmac_key.encode(), f"{record['taskId']}.{timestamp}".encode(), hashlib.sha256).digest()
+        if not timestamp.isdigit() or not hmac.compare_digest(signature, base64.b64encode(digest).decode()):
+            raise CheckFailed("X-Webhook-Signature = base64(HMAC-SHA256(key, taskId.timestamp))",
+                              f"timestamp {timestamp!r}, signature {signature!r}")
+
+
+def check_task(run: ContractRun, body: dict[str, Any], receiver: CallbackReceiver | None) -> None:
+    """One task from creation to its end, checking everything on the way."""
+    created = run.api("POST", CREATE, json=body)
+    answer = body_of(created)
+    task_id = answer.get("data", {}).get("taskId") if isinstance(answer, dict) and answer.get("data") else None
+    if not run.verify("create_task", _created, answer, task_id, request=created.request):
+        return
+    assert isinstance(task_id, str)
+    previous: dict[str, Any] | None = None
+    for delay in poll_delays(run.options.deadline_seconds):
+        polled = run.api("GET", DETAILS, params={"taskId": task_id})
+        record = (body_of(polled) or {}).get("data")
+        if not run.verify("record_found", _found, polled, record, request=polled.request):
+            return
+        assert isinstance(record, dict)
+        run.verify("record_fields", record_rules, record, body, request=polled.request)
+        if previous is not None:
+            run.verify("transitions", _forward, previous, record, request=polled.request)
+        previous = record
+        if record["state"] in TERMINAL:
+            break
+        run.waiter.wait(delay)
+    else:
+        run.verify("lifecycle_deadline", _never_ended, previous, run.options.deadline_seconds)
+        return
+    final = record
+    again = body_of(run.api("GET", DETAILS, params={"taskId": task_id})).get("data")
+    run.verify("terminal_stays", _same, final, again)
+    if final["state"] == "success":
+        given = body.get("input", {})
+        for url in result_urls(final):
+            downloaded = run.download(url)
+            run.verify("result_media", media_rules, downloaded.headers.get("content-type", ""),
+                       downloaded.content, given.get("resolution", "720p"), given.get("duration", "5"),
+                       request=downloaded.request)
+    if receiver is not None:
+        deliveries = receiver.wait_for(task_id, run.options.callback_wait_seconds)
+        run.verify("callback_delivered", _delivered, deliveries, task_id)
+        for delivery in deliveries:
+            run.verify("callback", callback_rules, delivery, final, run.options.hmac_key)
+
+
+def result_urls(record: dict[str, Any]) -> list[str]:
+    """The record's result URLs; none when resultJson is malformed (record_fields says why)."""
+    try:
+        urls = json.loads(record["resultJson"]).get("resultUrls")
+    except (TypeError, ValueError, AttributeError):
+        return []
+    return [url for url in urls if isinstance(url, str)] if isinstance(urls, list) else []
+
+
+def _created(answer: Any, task_id: Any) -> None:
+    if not isinstance(answer, dict) or answer.get("code") != 200 or not isinstance(task_id, str):
+        raise CheckFailed("code 200 with data.taskId for a valid createTask", str(answer)[:300])
+
+
+def _found(response: Any, record: Any) -> None:
+    if not isinstance(record, dict):
+        raise CheckFailed("the task's record", response.text[:300])
+
+
+def _forward(previous: dict[str, Any], record: dict[str, Any]) -> None:
+    before, after = previous["state"], record["state"]
+    if not moves_forward(before, after):
+        raise CheckFailed(f"a legal move from {before!r}", f"{before!r} -> {after!r}")
+    if before in TERMINAL and previous != record:
+        raise CheckFailed("an ended task's record never changing", f"{previous} -> {record}")
+
+
+def _never_ended(record: dict[str, Any] | None, deadline: float) -> None:
+    state = record.get("state") if record else None
+    raise CheckFailed(f"the task to end within {deadline:g} s", f"still {state!r}")
+
+
+def _same(final: dict[str, Any], again: Any) -> None:
+    if again != final:
+        raise CheckFailed("the ended task's record unchanged", str(again)[:300])
+
+
+def _delivered(deliveries: list[Delivery], task_id: str) -> None:
+    if not deliveries:
+        raise CheckFailed(f"a callback for {task_id} at the receiver", "none arrived")
