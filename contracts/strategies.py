@@ -1,0 +1,109 @@
+"""Public Hypothesis strategies for this API, derived from the bundled spec.
+
+    >>> from hypothesis import given
+    >>> from contracts import strategies
+    >>> @given(strategies.task_records(state="success"))
+    ... def test_my_parser(record):
+    ...     assert my_client.parse(record).video_urls
+
+Schemas come from the spec (schemathesis generates from them); what the schema cannot say
+(a success has `resultUrls`, a failure a `failCode`, times in order, `param` holding the body)
+is applied on top, as upstream behaves.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+from typing import Any
+
+import schemathesis
+from hypothesis import strategies as st
+from schemathesis import GenerationMode
+
+from contracts.lifecycle import TERMINAL, TRANSITIONS
+from contracts.spec import load_spec
+from contracts.validators import RequestInvalid, request_validators
+
+CREATE_TASK = "bytedance-v1-pro-fast-image-to-video"
+SYNTHETIC = "/__strategies__/{name}"
+
+
+@functools.cache
+def _schema() -> Any:
+    """The bundled spec plus one synthetic operation per component schema we generate, so
+    schemathesis' generator (which makes requests) can make instances of them."""
+    document = json.loads(json.dumps(load_spec()))
+    for name in ("TaskRecord", "CallbackPayload"):
+        document["paths"][SYNTHETIC.format(name=name)] = {"post": {
+            "operationId": f"generate-{name}", "security": [],
+            "requestBody": {"required": True, "content": {"application/json": {
+                "schema": {"$ref": f"#/components/schemas/{name}"}}}},
+            "responses": {"200": {"description": "synthetic"}}}}
+    return schemathesis.openapi.from_dict(document, config=schemathesis.Config())
+
+
+def _bodies(path: str, mode: GenerationMode) -> st.SearchStrategy[Any]:
+    strategy: st.SearchStrategy[Any] = _schema()[path]["POST"].as_strategy(generation_mode=mode)
+    return strategy.map(lambda case: case.body)
+
+
+def _accepted(body: Any) -> bool:
+    try:
+        request_validators()[CREATE_TASK].check_body(body)
+    except RequestInvalid:
+        return False
+    return True
+
+
+def create_task_bodies(*, valid: bool = True) -> st.SearchStrategy[Any]:
+    """createTask bodies the spec accepts (`valid=True`) or rejects (`valid=False`)."""
+    path = "/api/v1/jobs/createTask"
+    if valid:
+        return _bodies(path, GenerationMode.POSITIVE)
+    return _bodies(path, GenerationMode.NEGATIVE).filter(
+        lambda body: not isinstance(body, bytes) and not _accepted(body))
+
+
+@st.composite
+def task_records(draw: st.DrawFn, state: str | None = None) -> dict[str, Any]:
+    """A Get Task Details `data` record in `state` (any state when None), consistent as
+    upstream's are: param holds a valid body, resultJson only on success, failCode/failMsg
+    only on fail, Unix-ms times in order, completeTime only once ended."""
+    chosen = state if state is not None else draw(st.sampled_from(sorted(TRANSITIONS)))
+    if chosen not in TRANSITIONS:
+        raise ValueError(f"state must be one of {sorted(TRANSITIONS)}")
+    record = dict(draw(_bodies(SYNTHETIC.format(name="TaskRecord"), GenerationMode.POSITIVE)) or {})
+    body = draw(create_task_bodies())
+    created = draw(st.integers(1_600_000_000_000, 2_000_000_000_000))
+    updated = created + draw(st.integers(0, 600_000))
+    ended = chosen in TERMINAL
+    record.update({
+        "taskId": draw(st.from_regex(r"task_bytedance_[0-9]{13}", fullmatch=True)),
+        "model": body["model"], "state": chosen, "param": json.dumps(body),
+        "resultJson": json.dumps({"resultUrls": [f"https://file.example.com/r/{created}.mp4"]})
+        if chosen == "success" else None,
+        "failCode": draw(st.sampled_from(["500", "501", 500])) if chosen == "fail" else None,
+        "failMsg": draw(st.text(min_size=1, max_size=80)) if chosen == "fail" else None,
+        "costTime": (updated - created) // 1000 if ended else None,
+        "createTime": created, "updateTime": updated, "completeTime": updated if ended else None,
+    })
+    if "creditsConsumed" in record and chosen == "fail":
+        record["creditsConsumed"] = 0
+    return record
+
+
+@st.composite
+def callback_payloads(draw: st.DrawFn, state: str | None = None) -> dict[str, Any]:
+    """A callback body as the spec declares it, for a task that ended in `state`."""
+    chosen = state if state is not None else draw(st.sampled_from(sorted(TERMINAL)))
+    if chosen not in TERMINAL:
+        raise ValueError(f"a callback is sent for an ended task: state must be one of {sorted(TERMINAL)}")
+    record = draw(task_records(chosen))
+    consumed = draw(st.floats(0, 1000, allow_nan=False)) if chosen == "success" else 0
+    record.update({"creditsConsumed": consumed, "consumeCredits": consumed,
+                   "remainedCredits": draw(st.floats(0, 1e6, allow_nan=False))})
+    succeeded = chosen == "success"
+    return {"code": 200 if succeeded else 501,
+            "msg": "Playground task completed successfully." if succeeded else "Playground task failed.",
+            "data": record}
