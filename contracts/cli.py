@@ -8,6 +8,8 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from contracts.engine import RunOptions, run_contract
+from contracts.recorded import RecordingError, check_body_file, check_exchanges, load_exchanges
+from contracts.report import Report
 
 
 def parser() -> argparse.ArgumentParser:
@@ -26,11 +28,43 @@ def parser() -> argparse.ArgumentParser:
     run.add_argument("--seed", type=int, default=0)
     run.add_argument("--deadline", type=float, default=900.0, help="seconds a task may take (default 900)")
     run.add_argument("--no-schemathesis", action="store_true", help="skip the schemathesis phase")
+    validate = commands.add_parser("validate", help="check recorded traffic against the spec, offline")
+    validate.add_argument("files", nargs="+", type=Path, help="HAR files, VCR cassettes, or JSON bodies")
+    validate.add_argument("--operation", help="the files are JSON response bodies of this operationId")
+    validate.add_argument("--status", type=int, default=200, help="with --operation: the HTTP status (200)")
+    validate.add_argument("--strict", action="store_true", help="also flag fields the spec does not document")
     return root
+
+
+def print_report(report: Report) -> None:
+    for failure in report.failures:
+        print(f"\n{failure.check}\n  expected: {failure.expected}\n  got:      {failure.got}")
+        if failure.reproducer:
+            print(f"  reproduce: {failure.reproducer}")
+
+
+def validate(args: argparse.Namespace) -> int:
+    report = Report()
+    try:
+        for path in args.files:
+            if args.operation:
+                found = check_body_file(path, args.operation, status=args.status, strict=args.strict)
+                report.failures += found.failures
+                report.passed.update(found.passed)
+            else:
+                check_exchanges(load_exchanges(path), strict=args.strict, report=report)
+    except (RecordingError, OSError, KeyError) as exc:
+        print(f"apikley-contract: {exc}", file=sys.stderr)
+        return 2
+    print_report(report)
+    print(f"{sum(report.passed.values())} checks passed, {len(report.failures)} failed")
+    return 0 if report.ok else 1
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = parser().parse_args(argv)
+    if args.command == "validate":
+        return validate(args)
     try:
         options = RunOptions(base_url=args.base_url.rstrip("/"), api_key=args.api_key, profile=args.profile,
                              max_billable=args.max_billable, hmac_key=args.hmac_key, seed=args.seed,
@@ -47,10 +81,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             print(f"  FAILED {check}: {detail}", flush=True)
 
     report = run_contract(options, listener=show)
-    for failure in report.failures:
-        print(f"\n{failure.check}\n  expected: {failure.expected}\n  got:      {failure.got}")
-        if failure.reproducer:
-            print(f"  reproduce: {failure.reproducer}")
+    print_report(report)
     if args.report:
         args.report.write_text(report.to_json(), encoding="utf-8")
     if args.junit:
