@@ -10,6 +10,7 @@ from pathlib import Path
 from contracts.engine import RunOptions, run_contract
 from contracts.recorded import RecordingError, check_body_file, check_exchanges, load_exchanges
 from contracts.report import Report
+from contracts.webhook import check_webhook
 
 
 def parser() -> argparse.ArgumentParser:
@@ -28,6 +29,11 @@ def parser() -> argparse.ArgumentParser:
     run.add_argument("--seed", type=int, default=0)
     run.add_argument("--deadline", type=float, default=900.0, help="seconds a task may take (default 900)")
     run.add_argument("--no-schemathesis", action="store_true", help="skip the schemathesis phase")
+    webhook = commands.add_parser("webhook", help="test your own callback handler")
+    webhook.add_argument("--target", required=True, help="your handler's URL")
+    webhook.add_argument("--hmac-key", help="sign callbacks (and send a forged one) with this key")
+    webhook.add_argument("--examples", type=int, default=3, help="success and failure callbacks each (3)")
+    webhook.add_argument("--seed", type=int, default=0)
     validate = commands.add_parser("validate", help="check recorded traffic against the spec, offline")
     validate.add_argument("files", nargs="+", type=Path, help="HAR files, VCR cassettes, or JSON bodies")
     validate.add_argument("--operation", help="the files are JSON response bodies of this operationId")
@@ -65,6 +71,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser().parse_args(argv)
     if args.command == "validate":
         return validate(args)
+    if args.command == "webhook":
+        report = check_webhook(args.target, hmac_key=args.hmac_key, examples=args.examples, seed=args.seed)
+        print_report(report)
+        print(f"{sum(report.passed.values())} checks passed, {len(report.failures)} failed")
+        return 0 if report.ok else 1
     try:
         options = RunOptions(base_url=args.base_url.rstrip("/"), api_key=args.api_key, profile=args.profile,
                              max_billable=args.max_billable, hmac_key=args.hmac_key, seed=args.seed,

@@ -24,6 +24,12 @@ DETAILS = "/api/v1/jobs/recordInfo"
 MILLIS = 10**12  # Unix ms are 13 digits now; seconds would be 10
 
 
+def signature(key: str, task_id: str, timestamp: str) -> str:
+    """base64(HMAC-SHA256(key, taskId + "." + timestamp)): how upstream signs callbacks."""
+    digest = hmac.new(key.encode(), f"{task_id}.{timestamp}".encode(), hashlib.sha256).digest()
+    return base64.b64encode(digest).decode()
+
+
 def record_rules(record: dict[str, Any], body: dict[str, Any]) -> None:
     """One record as upstream promises it (spec conformance is checked separately)."""
     state = record.get("state")
@@ -102,11 +108,10 @@ def callback_rules(delivery: Delivery, record: dict[str, Any], hmac_key: str | N
         raise CheckFailed("callback data equal to the final record", json.dumps(differing)[:400])
     if hmac_key is not None:
         timestamp = delivery.headers.get("x-webhook-timestamp", "")
-        signature = delivery.headers.get("x-webhook-signature", "")
-        digest = hmac.new(hmac_key.encode(), f"{record['taskId']}.{timestamp}".encode(), hashlib.sha256).digest()
-        if not timestamp.isdigit() or not hmac.compare_digest(signature, base64.b64encode(digest).decode()):
+        given = delivery.headers.get("x-webhook-signature", "")
+        if not timestamp.isdigit() or not hmac.compare_digest(given, signature(hmac_key, record["taskId"], timestamp)):
             raise CheckFailed("X-Webhook-Signature = base64(HMAC-SHA256(key, taskId.timestamp))",
-                              f"timestamp {timestamp!r}, signature {signature!r}")
+                              f"timestamp {timestamp!r}, signature {given!r}")
 
 
 def check_task(run: ContractRun, body: dict[str, Any], receiver: CallbackReceiver | None) -> None:
