@@ -5,6 +5,7 @@ The engine reports events to a listener (the CLI prints them) and returns a `Rep
 
 from __future__ import annotations
 
+import os
 import re
 import subprocess
 import sys
@@ -27,7 +28,8 @@ Listener = Callable[[str, str, str], None]  # (event, check, detail)
 CREDIT = "/api/v1/chat/credit"
 SCHEMATHESIS_CONFIG = Path(__file__).with_name("schemathesis.toml")
 CONFORMANCE_CHECKS = ("not_a_server_error,status_code_conformance,content_type_conformance,"
-                      "response_schema_conformance,response_headers_conformance")
+                      "response_schema_conformance,response_headers_conformance,"
+                      "apikley_envelope,apikley_status_policy")
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -188,8 +190,9 @@ def _unchanged(before: Any, after: Any) -> None:
 
 
 def run_schemathesis(run: ContractRun) -> None:
-    """Schemathesis over the bundled spec with its conformance checks (the status-driven ones
-    assume HTTP 4xx errors, which upstream's HTTP-200 policy does not give). Profile real:
+    """Schemathesis over the bundled spec with its conformance checks and this API's own
+    (contracts.schemathesis_hooks); its status-driven checks assume HTTP 4xx errors, which
+    upstream's HTTP-200 policy does not give, and the probes cover those rules. Profile real:
     only operations that cannot cost credits, a few examples, rate-limited."""
     options = run.options
     command = [sys.executable, "-m", "schemathesis.cli", "--no-color", "--config-file", str(SCHEMATHESIS_CONFIG),
@@ -201,7 +204,8 @@ def run_schemathesis(run: ContractRun) -> None:
                     "--mode", "positive"]
     else:
         command += ["--max-examples", "25"]
-    done = subprocess.run(command, capture_output=True, text=True, timeout=600, check=False)
+    hooks = {**os.environ, "SCHEMATHESIS_HOOKS": "contracts.schemathesis_hooks"}
+    done = subprocess.run(command, capture_output=True, text=True, timeout=600, check=False, env=hooks)
     output = done.stdout
     reproducer = next((line.strip() for line in output.splitlines() if line.strip().startswith("curl ")), "")
     reproducer = reproducer.replace(options.api_key, "$APIKLEY_API_KEY")

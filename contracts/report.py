@@ -33,6 +33,14 @@ class Report:
     def ok(self) -> bool:
         return not self.failures
 
+    def summary(self) -> str:
+        lines = [f"{sum(self.passed.values())} checks passed, {len(self.failures)} failed; "
+                 f"billable calls: {self.billable_calls}"]
+        for failure in self.failures:
+            lines += [f"{failure.check}: expected {failure.expected}; got {failure.got}",
+                      f"  reproduce: {failure.reproducer}"]
+        return "\n".join(lines)
+
     def to_json(self) -> str:
         return json.dumps({"ok": self.ok, "billableCalls": self.billable_calls,
                            "passed": dict(self.passed), "failures": [asdict(f) for f in self.failures]},

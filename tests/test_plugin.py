@@ -65,3 +65,30 @@ def test_each_test_starts_clean(apikley_mock):
 ''')
     result = pytester.runpytest("-p", "no:cacheprovider")
     result.assert_outcomes(passed=2)
+
+
+def test_contract_suite_from_pytest_against_the_mock_fixture(pytester: pytest.Pytester) -> None:
+    pytester.makepyfile(test_contract='''
+def test_mock_keeps_the_contract(apikley_contract):
+    report = apikley_contract(schemathesis=False)
+    assert report.ok, report.summary()
+    assert report.passed["transitions"] > 0 and report.billable_calls == 1
+''')
+    pytester.runpytest("-p", "no:cacheprovider").assert_outcomes(passed=1)
+
+
+def test_contract_suite_from_pytest_against_a_given_server(pytester: pytest.Pytester) -> None:
+    from mock_server import Settings, ThreadedServer, create_app
+    from tests.contracts.test_engine import breaking, no_msg
+
+    pytester.makepyfile(test_contract='''
+def test_server_keeps_the_contract(apikley_contract):
+    report = apikley_contract(schemathesis=False)
+    assert report.ok, report.summary()
+''')
+    app = breaking(create_app(Settings(api_keys=("given-key",), speed=0)), no_msg)
+    with ThreadedServer(app) as server:  # type: ignore[arg-type]
+        result = pytester.runpytest("-p", "no:cacheprovider", f"--apikley-base-url={server.base_url}",
+                                    "--apikley-api-key=given-key")
+    result.assert_outcomes(failed=1)
+    result.stdout.fnmatch_lines(["*envelope: expected a string `msg`*"])

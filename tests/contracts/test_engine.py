@@ -192,6 +192,18 @@ def test_schemathesis_phase_reports_a_server_error() -> None:
     assert "schemathesis" in failed_checks(report)
 
 
+def test_schemathesis_phase_applies_this_apis_checks_to_fuzzed_answers() -> None:
+    # HTTP 401 and the 401 schema are both documented, so only this API's status check objects.
+    def success_sent_as_401(scope: Scope, status: int, body: dict) -> tuple[int, dict]:
+        if on("/chat/credit")(scope) and body.get("code") == 200:
+            return 401, body
+        return status, body
+
+    report = run_against(breaking(mock_app(), success_sent_as_401))
+    failure = next(f for f in report.failures if f.check == "schemathesis")
+    assert "HTTP 200 for code 200" in failure.got or "apikley_status_policy" in failure.got, failure
+
+
 def test_the_budget_is_enforced_where_requests_are_sent() -> None:
     report = run_against(mock_app(), max_billable=0, schemathesis=False)
     assert report.billable_calls == 0
