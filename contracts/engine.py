@@ -96,6 +96,7 @@ class ContractRun:
         self.waiter: Waiter = waiter or (MockClock(self._plain) if options.profile == "mock" and
                                          MockClock.available(self._plain) else WallClock())
         self._reported: set[tuple[str, str, str]] = set()
+        self.mirrors_statuses = False  # learnt by probe_auth
 
     def api(self, method: str, path: str, *, key: str | None = "", **kwargs: Any) -> httpx.Response:
         """An API call, authorized with the run's key unless `key` says otherwise (None: no key)."""
@@ -148,10 +149,15 @@ def valid_body(callback_url: str | None) -> dict[str, Any]:
 
 
 def probe_auth(run: ContractRun) -> None:
+    """No key or a wrong key: code 401, nothing created or charged. Also learns the server's
+    status policy (HTTP 401 here means it mirrors codes as HTTP statuses)."""
     body = valid_body(None)
+    before = _credits(run)
     for key in (None, "wrong-" + random_task_id()):
         response = run.api("POST", CREATE, key=key, json=body)
         run.verify("auth", expect_code, response, 401, request=response.request)
+        run.mirrors_statuses = response.status_code == 401
+    run.verify("auth_charges_nothing", _unchanged, before, _credits(run))
 
 
 INVALID_BODIES: dict[str, dict[str, Any]] = {
@@ -190,14 +196,15 @@ def _unchanged(before: Any, after: Any) -> None:
 
 
 def run_schemathesis(run: ContractRun) -> None:
-    """Schemathesis over the bundled spec with its conformance checks and this API's own
-    (contracts.schemathesis_hooks); its status-driven checks assume HTTP 4xx errors, which
-    upstream's HTTP-200 policy does not give, and the probes cover those rules. Profile real:
-    only operations that cannot cost credits, a few examples, rate-limited."""
+    """Schemathesis over the bundled spec with this API's own checks (contracts.schemathesis_hooks)
+    and, for a server that mirrors codes as HTTP statuses, all its built-in checks; under
+    upstream's HTTP-200 policy only the conformance ones (the status-driven checks assume 4xx
+    errors; the probes cover those rules). Profile real: only operations that cannot cost
+    credits, a few examples, rate-limited."""
     options = run.options
     command = [sys.executable, "-m", "schemathesis.cli", "--no-color", "--config-file", str(SCHEMATHESIS_CONFIG),
                "run", str(spec_path()), "--url", options.base_url, "-H", f"Authorization: Bearer {options.api_key}",
-               "--checks", CONFORMANCE_CHECKS, "--seed", str(options.seed)]
+               "--checks", "all" if run.mirrors_statuses else CONFORMANCE_CHECKS, "--seed", str(options.seed)]
     if options.profile == "real":
         command += ["--include-operation-id", "get-task-details", "--include-operation-id", "get-account-credits",
                     "--phases", "examples,coverage", "--max-examples", "3", "--rate-limit", "5/s",

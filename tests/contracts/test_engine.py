@@ -167,6 +167,20 @@ def test_each_broken_server_is_caught_by_the_right_check(mutation: Any, check: s
     assert failure.reproducer.startswith("curl ") and KEY not in failure.reproducer
 
 
+def test_a_mirroring_server_gets_all_of_schemathesis_built_in_checks() -> None:
+    report = run_against(mock_app(status_policy="mirror", create_rate_limit="off", query_rate_limit="off"))
+    assert report.failures == [] and report.passed["schemathesis"] == 1
+
+    def ignore_auth_on_credit(scope: Scope, status: int, body: dict) -> tuple[int, dict]:
+        if on("/chat/credit")(scope) and body.get("code") == 401:
+            return 200, {"code": 200, "msg": "success", "data": 1.0}
+        return status, body
+
+    broken = run_against(breaking(mock_app(status_policy="mirror"), ignore_auth_on_credit))
+    failure = next(f for f in broken.failures if f.check == "schemathesis")
+    assert "ST" in failure.got  # one of schemathesis' own checks (e.g. ignored auth)
+
+
 def test_a_wrong_callback_signature_is_caught() -> None:
     report = run_against(mock_app(webhook_hmac_key="server-key"), hmac_key="client-key", schemathesis=False)
     assert failed_checks(report) == {"callback"}
