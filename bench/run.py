@@ -96,7 +96,9 @@ def lookup_cost(sizes: tuple[int, ...] = (10_000, 1_000_000), lookups: int = 50_
         for number in range(size):
             store.add(Task(f"task_bytedance_{10**12 + number}", KEY, "m", "{}", "720p", "5", None,
                            10**12 + number, "http://x", 20.0, DEFAULT_OUTCOME))
-        backend = Backend(Settings(api_keys=(KEY,)), clock=VirtualClock(speed=0), store=store)
+        # The clock at the newest task: records are within their 14-day retention.
+        clock = VirtualClock(start_ms=10**12 + size, speed=0)
+        backend = Backend(Settings(api_keys=(KEY,)), clock=clock, store=store)
         patterns = {"10k polled": range(size - 10_000, size), "uniform": range(size)}
         for name, population in patterns.items():
             ids = [f"task_bytedance_{10**12 + random.choice(population)}" for _ in range(lookups)]

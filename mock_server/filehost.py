@@ -9,9 +9,9 @@ from __future__ import annotations
 
 import hmac
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import orjson
-from PIL import Image
 from starlette.requests import Request
 from starlette.responses import FileResponse, Response
 from starlette.routing import Route
@@ -20,7 +20,10 @@ from mock_server.backend import Backend
 from mock_server.http import envelope
 from mock_server.media import MediaCache, decode_data_url, frame_size, open_image
 from mock_server.store import Task
-from mock_server.uploads import UploadStore, local_file
+from mock_server.uploads import UploadStore, local_file, sniff_image
+
+if TYPE_CHECKING:
+    from PIL.Image import Image
 
 GONE = "Not found: {path} does not exist or has expired"
 
@@ -33,7 +36,7 @@ class FileHost:
         settings = backend.settings
         self.files_dir = Path(settings.files_dir) if settings.files_dir else None
 
-    def input_image(self, task: Task, image_url: object) -> Image.Image | None:
+    def input_image(self, task: Task, image_url: object) -> Image | None:
         if not isinstance(image_url, str):
             return None
         if image_url.startswith("data:"):
@@ -67,9 +70,8 @@ class FileHost:
         path = self.uploads.resolve(request.path_params["path"])
         if path is None:
             return envelope(404, GONE.format(path=request.url.path), status=404)
-        with Image.open(path) as image:
-            kind = (image.format or "").lower()
-        return FileResponse(path, media_type=f"image/{'jpeg' if kind == 'jpeg' else kind}")
+        mime, _ = sniff_image(path.read_bytes())
+        return FileResponse(path, media_type=mime)
 
     def routes(self) -> list[Route]:
         return [Route("/results/{task_id}.mp4", self.result, methods=["GET"]),

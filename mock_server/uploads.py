@@ -18,7 +18,6 @@ from typing import Any
 from urllib.parse import quote, unquote, urlsplit
 
 import httpx
-from PIL import Image
 from starlette.datastructures import UploadFile
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
@@ -49,6 +48,8 @@ class UploadRefused(Exception):
 
 def sniff_image(data: bytes) -> tuple[str, str]:
     """(mime type, extension) of a JPEG, PNG or WebP image, judged by its content."""
+    from PIL import Image  # here, not at start-up
+
     try:
         with Image.open(io.BytesIO(data)) as image:
             kind = image.format or ""
