@@ -49,8 +49,7 @@ def envelope(response: httpx.Response) -> None:
         raise CheckFailed("a JSON object envelope", f"{type(body).__name__}: {str(body)[:200]}")
     if not isinstance(body.get("code"), int) or isinstance(body.get("code"), bool):
         raise CheckFailed("an integer `code`", f"{body.get('code')!r} in {str(body)[:200]}")
-    key = "msg" if "msg" in body else None
-    if key is None or not isinstance(body.get("msg"), str):
+    if not isinstance(body.get("msg"), str):
         raise CheckFailed("a string `msg`", str(body)[:200])
 
 

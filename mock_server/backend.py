@@ -19,6 +19,7 @@ from urllib.parse import urlsplit
 
 import orjson
 
+from contracts.lifecycle import TERMINAL
 from contracts.spec import operation, operations
 from mock_server.callbacks import CallbackDispatcher, Delivery
 from mock_server.clock import VirtualClock
@@ -239,7 +240,7 @@ class Backend:
 
     def set_outcome(self, task_id: str, outcome: Outcome) -> Task:
         task = self.owned_task(None, task_id)
-        if self.timeline(task).at(self.clock.now_ms()).state in ("success", "fail"):
+        if self.timeline(task).at(self.clock.now_ms()).state in TERMINAL:
             raise ApiError(422, TASK_ENDED.format(task_id=task_id))
         changed = task._replace(outcome=outcome)
         self.store.update(changed)

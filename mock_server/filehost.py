@@ -7,6 +7,7 @@ links from download-url carry `expires` and `token` query parameters.
 
 from __future__ import annotations
 
+import asyncio
 import hmac
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -20,7 +21,7 @@ from mock_server.backend import Backend
 from mock_server.http import envelope
 from mock_server.media import MediaCache, decode_data_url, frame_size, open_image
 from mock_server.store import Task
-from mock_server.uploads import UploadStore, local_file, sniff_image
+from mock_server.uploads import UploadStore, image_type, local_file
 
 if TYPE_CHECKING:
     from PIL.Image import Image
@@ -58,11 +59,10 @@ class FileHost:
                 token or "", self.backend.link_token(task_id, int(expires or 0)))
             if not valid or now > int(expires or 0):
                 return gone
-        param = orjson.loads(task.param)
-        image = self.input_image(task, param.get("input", {}).get("image_url"))
-        prompt = str(param.get("input", {}).get("prompt", ""))
+        given = orjson.loads(task.param).get("input", {})
         width, height = frame_size(task.resolution)
-        path = await self.media.get(task_id, image, fallback=(prompt, task_id), width=width,
+        path = await self.media.get(task_id, lambda: self.input_image(task, given.get("image_url")),
+                                    fallback=(str(given.get("prompt", "")), task_id), width=width,
                                     height=height, seconds=int(task.duration))
         return FileResponse(path, media_type="video/mp4")
 
@@ -70,7 +70,7 @@ class FileHost:
         path = self.uploads.resolve(request.path_params["path"])
         if path is None:
             return envelope(404, GONE.format(path=request.url.path), status=404)
-        mime, _ = sniff_image(path.read_bytes())
+        mime = await asyncio.to_thread(image_type, path)
         return FileResponse(path, media_type=mime)
 
     def routes(self) -> list[Route]:

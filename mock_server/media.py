@@ -14,6 +14,7 @@ import binascii
 import io
 import os
 import textwrap
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -125,19 +126,23 @@ class MediaCache:
     def path(self, key: str) -> Path:
         return self.root / f"{key}.mp4"
 
-    async def get(self, key: str, image: Image.Image | None, *, fallback: tuple[str, str],
+    async def get(self, key: str, load_image: Callable[[], Image.Image | None], *, fallback: tuple[str, str],
                   width: int, height: int, seconds: int) -> Path:
-        """The cached render of `key`, rendering it first (once, off the event loop) if needed."""
+        """The cached render of `key`, rendering it first (once, in a worker thread) if needed:
+        `load_image` (reading and decoding the input) runs in that thread too."""
         target = self.path(key)
         lock = self._locks.setdefault(key, asyncio.Lock())
         async with lock:
             if not target.exists():
                 if self._slots is None:
                     self._slots = asyncio.Semaphore(RENDER_CONCURRENCY)
-                source = image if image is not None else test_card(width, height, *fallback)
+
+                def render() -> None:
+                    source = load_image() or test_card(width, height, *fallback)
+                    render_mp4(source, width=width, height=height, seconds=seconds, target=target)
+
                 async with self._slots:
-                    await asyncio.to_thread(render_mp4, source, width=width, height=height,
-                                            seconds=seconds, target=target)
+                    await asyncio.to_thread(render)
                 self.evict(keep=target)
         self._locks.pop(key, None)
         os.utime(target)  # recently used

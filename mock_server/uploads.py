@@ -7,11 +7,13 @@ are checked by content, not by name; size, paths and retention are bounded.
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import binascii
 import hashlib
 import io
 import os
+import threading
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -61,6 +63,14 @@ def sniff_image(data: bytes) -> tuple[str, str]:
     return IMAGE_TYPES[kind]
 
 
+def image_type(path: Path) -> str:
+    """The stored image's MIME type, from its header (Pillow reads no more than that)."""
+    from PIL import Image
+
+    with Image.open(path) as image:
+        return IMAGE_TYPES.get(image.format or "", ("application/octet-stream", ""))[0]
+
+
 def safe_parts(upload_path: str, file_name: str) -> list[str]:
     """The path segments, refusing anything that could leave the upload directory."""
     segments = upload_path.split("/")
@@ -90,6 +100,9 @@ class UploadStore:
         self._ttl = ttl_seconds
         self.max_file_bytes = max_file_bytes
         self.max_total_bytes = max_total_bytes
+        self._lock = threading.Lock()
+        # Bytes stored, counted once here and kept up to date (no directory walk per upload).
+        self._used = sum(path.stat().st_size for path in self.root.rglob("*") if path.is_file())
 
     def save(self, upload_path: str, file_name: str | None, data: bytes) -> dict[str, Any]:
         if len(data) > self.max_file_bytes:
@@ -102,13 +115,15 @@ class UploadStore:
         target = self.root.joinpath(*parts).resolve()
         if not target.is_relative_to(self.root):
             raise UploadRefused(400, "uploadPath: must stay inside the upload area")
-        used = sum(path.stat().st_size for path in self.root.rglob("*") if path.is_file())
-        if used + len(data) > self.max_total_bytes:
-            raise UploadRefused(500, f"the mock's upload storage is full ({self.max_total_bytes} bytes)")
-        target.parent.mkdir(parents=True, exist_ok=True)
-        partial = target.with_name(target.name + ".partial")
-        partial.write_bytes(data)
-        os.replace(partial, target)  # the same name overwrites, as upstream
+        with self._lock:
+            replaced = target.stat().st_size if target.is_file() else 0
+            if self._used - replaced + len(data) > self.max_total_bytes:
+                raise UploadRefused(500, f"the mock's upload storage is full ({self.max_total_bytes} bytes)")
+            target.parent.mkdir(parents=True, exist_ok=True)
+            partial = target.with_name(target.name + ".partial")
+            partial.write_bytes(data)
+            os.replace(partial, target)  # the same name overwrites, as upstream
+            self._used += len(data) - replaced
         now_ms = self._clock.now_ms()
         os.utime(target, (now_ms / 1000, now_ms / 1000))  # uploaded at, on the virtual clock
         return {"fileName": name, "filePath": "/".join(parts), "fileSize": len(data), "mimeType": mime,
@@ -125,7 +140,10 @@ class UploadStore:
         if not target.is_relative_to(self.root) or not target.is_file():
             return None
         if self._clock.now_ms() / 1000 - target.stat().st_mtime > self._ttl:
-            target.unlink(missing_ok=True)  # expired uploads are deleted, as upstream
+            with self._lock:  # expired uploads are deleted, as upstream
+                if target.is_file():
+                    self._used -= target.stat().st_size
+                    target.unlink()
             return None
         return target
 
@@ -174,7 +192,8 @@ class UploadEndpoint:
             return upload_envelope(401, exc.msg, status=self.status(401))
         try:
             fields, data = await self.read(request, origin)
-            stored = self.store.save(fields["uploadPath"], fields.get("fileName"), data)
+            # Decoding the image and writing up to 10 MB: a worker thread, not the event loop.
+            stored = await asyncio.to_thread(self.store.save, fields["uploadPath"], fields.get("fileName"), data)
         except RequestInvalid as exc:
             message = str(exc)
             if message.endswith(": is required"):
@@ -216,7 +235,7 @@ class UploadEndpoint:
     async def fetch(self, url: str, origin: str, limit: int) -> bytes:
         local = local_file(url, origin=origin, store=self.store, files_dir=self.files_dir)
         if local is not None:
-            return local.read_bytes()
+            return await asyncio.to_thread(local.read_bytes)
         host = (urlsplit(url).hostname or "").lower()
         if urlsplit(url).scheme not in ("http", "https") or not is_loopback(host):
             raise UploadRefused(400, "fileUrl: this mock fetches only its own files, loopback URLs "

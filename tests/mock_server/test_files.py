@@ -222,3 +222,18 @@ def test_malformed_or_oversized_multipart_is_an_upload_error(mock: RunningMock) 
     broken = mock.client.post("/api/file-stream-upload", content=b"--x\r\nnot multipart",
                               headers={"Content-Type": "multipart/form-data; boundary=x"}).json()
     assert broken["success"] is False and broken["code"] == 400
+
+
+def test_upload_storage_is_bounded_and_overwrites_are_not_counted_twice() -> None:
+    from tests.conftest import start_mock
+
+    size = len(png())
+    for mock in start_mock(max_data_bytes=4 * size + 10):  # half of it, 2 files, for uploads
+        assert upload(mock, png(), name="a.png")["success"] is True
+        assert upload(mock, png(), name="a.png")["success"] is True  # overwrite: still one file
+        assert upload(mock, png(), name="b.png")["success"] is True
+        full = upload(mock, png(), name="c.png")
+        assert full["success"] is False and full["code"] == 500 and "storage is full" in full["msg"]
+        mock.clock.advance(3 * 24 * 3600 + 1)
+        assert httpx.get(f"{mock.base_url}/files/images/test/a.png").status_code == 404  # expired: space freed
+        assert upload(mock, png(), name="c.png")["success"] is True
