@@ -10,7 +10,7 @@ import json
 
 import httpx
 
-from contracts.validators import RequestInvalid, request_validators
+from contracts.validators import request_validators
 
 CREATE_TASK = "bytedance-v1-pro-fast-image-to-video"
 
@@ -26,10 +26,10 @@ def is_billable(request: httpx.Request, api_key: str) -> bool:
     if request.headers.get("authorization", "").strip() != f"Bearer {api_key}":
         return False
     try:
-        validator.check_body(json.loads(request.content or b"null"))
-    except (RequestInvalid, ValueError):
+        body = json.loads(request.content or b"null")
+    except ValueError:
         return False
-    return True
+    return validator.accepts(body)
 
 
 class BillableGuard(httpx.BaseTransport):

@@ -127,7 +127,6 @@ class RequestValidator:
 
     operation: Operation
     media_type: str | None
-    body_required: bool
     body: CompiledSchema | None
     query: tuple[QueryParameter, ...]
 
@@ -142,6 +141,14 @@ class RequestValidator:
     def check_body(self, body: Any) -> None:
         if self.body is not None:
             self.body.check(body)
+
+    def accepts(self, body: Any) -> bool:
+        """Whether `body` passes: check_body without the reason."""
+        try:
+            self.check_body(body)
+        except RequestInvalid:
+            return False
+        return True
 
 
 def compile_operation(operation: Operation) -> RequestValidator:
@@ -159,8 +166,7 @@ def compile_operation(operation: Operation) -> RequestValidator:
         query.append(QueryParameter(parameter["name"], bool(parameter.get("required")),
                                     compile_schema(parameter["schema"])))
     body = compile_schema(media["schema"]) if "schema" in media else None
-    return RequestValidator(operation, media_type, bool(request_body.get("required")), body,
-                            tuple(query))
+    return RequestValidator(operation, media_type, body, tuple(query))
 
 
 @functools.cache

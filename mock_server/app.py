@@ -141,5 +141,4 @@ def create_app(settings: Settings | None = None, *, clock: VirtualClock | None =
     gc.freeze()  # start-up objects (spec, validators) live forever: keep the GC off them
     app.state.backend = backend
     app.state.settings = settings
-    app.state.control = control
     return app

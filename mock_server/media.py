@@ -148,9 +148,6 @@ class MediaCache:
         os.utime(target)  # recently used
         return target
 
-    def size(self) -> int:
-        return sum(path.stat().st_size for path in self.root.glob("*.mp4"))
-
     def evict(self, *, keep: Path | None = None) -> None:
         renders = sorted(self.root.glob("*.mp4"), key=lambda path: path.stat().st_mtime)
         total = sum(path.stat().st_size for path in renders)
