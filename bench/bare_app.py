@@ -15,7 +15,13 @@ async def hello(request: Request) -> JSONResponse:
     return JSONResponse({"code": 200, "msg": "success", "data": None})
 
 
-app = Starlette(routes=[Route("/json", hello, methods=["GET", "POST"])])
+async def read_and_answer(request: Request) -> JSONResponse:
+    """The same HTTP work as createTask (a JSON body read and parsed), none of the mock's."""
+    await request.json()
+    return JSONResponse({"code": 200, "msg": "success", "data": None})
+
+
+app = Starlette(routes=[Route("/json", hello, methods=["GET"]), Route("/json", read_and_answer, methods=["POST"])])
 
 if __name__ == "__main__":
     parser = argparse.ArgumentParser()

@@ -19,6 +19,8 @@ class Measured:
     p50_ms: float
     p99_ms: float
     non_2xx: int
+    requests: int
+    server_cpu_us: float = 0.0  # the server's CPU time per request (steadier than req/s on a shared machine)
 
 
 @dataclass
@@ -37,7 +39,7 @@ class LoadResult:
         return ordered[min(len(ordered) - 1, int(fraction * len(ordered)))] if ordered else 0.0
 
     def measured(self) -> Measured:
-        return Measured(self.rps, self.percentile(0.5), self.percentile(0.99), self.non_2xx)
+        return Measured(self.rps, self.percentile(0.5), self.percentile(0.99), self.non_2xx, self.requests)
 
 
 def build_request(method: str, path: str, *, headers: dict[str, str], body: bytes = b"") -> bytes:

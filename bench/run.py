@@ -8,7 +8,10 @@ connections, p99 <= 10 ms, ready < 1 s, flat lookup cost.
 
 from __future__ import annotations
 
+import argparse
+import dataclasses
 import json
+import os
 import random
 import shutil
 import socket
@@ -19,14 +22,18 @@ import time
 import urllib.request
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 
 from bench.load import Measured, build_request, run_load
 from bench.wrk import run_wrk
+from contracts.api import CREATE_TASK_PATH, TASK_DETAILS_PATH
 
 KEY = "bench-key"
 CONNECTIONS = 16
-SECONDS = 5.0
+SECONDS = 4.0
+ROUNDS = 5
+SERVER_CPU, LOAD_CPU = 0, 1
 BODY = json.dumps({"model": "bytedance/v1-pro-fast-image-to-video", "input": {
     "prompt": "A cup of coffee on a wooden table", "image_url": "https://example.com/cup.png",
     "resolution": "720p", "duration": "5"}, "callBackUrl": "http://127.0.0.1:9/hook"}).encode()
@@ -36,6 +43,14 @@ def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return int(sock.getsockname()[1])
+
+
+def pinned(cpu: int) -> list[str]:
+    """Servers on one core, the load generator on the other: on a 2-core machine this keeps
+    the two from trading places, which otherwise swings a ratio by 15 points between runs."""
+    if shutil.which("taskset") and (os.cpu_count() or 1) >= 2:
+        return ["taskset", "-c", str(cpu)]
+    return []
 
 
 def wait_ready(url: str, process: subprocess.Popen[bytes], timeout: float = 20.0) -> float:
@@ -51,43 +66,58 @@ def wait_ready(url: str, process: subprocess.Popen[bytes], timeout: float = 20.0
     raise RuntimeError(f"{url} not ready after {timeout} s")
 
 
+@dataclass(frozen=True)
+class Server:
+    pid: int
+    ready_seconds: float
+
+    def cpu_seconds(self) -> float:
+        """User + system CPU time the server process has used so far."""
+        fields = Path(f"/proc/{self.pid}/stat").read_text().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 @contextmanager
-def server(command: list[str], health_url: str) -> Iterator[float]:
+def server(command: list[str], health_url: str) -> Iterator[Server]:
     started = time.perf_counter()
-    process = subprocess.Popen(command, stdout=subprocess.DEVNULL)
+    process = subprocess.Popen([*pinned(SERVER_CPU), *command], stdout=subprocess.DEVNULL)
     try:
         wait_ready(health_url, process)
-        yield time.perf_counter() - started
+        yield Server(process.pid, time.perf_counter() - started)
     finally:
         process.terminate()
         process.wait(timeout=10)
 
 
-def load(port: int, method: str, path: str, headers: dict[str, str], body: bytes = b"") -> Measured:
-    """The same load whatever the generator: warm up for 1 s, then measure."""
+def load(target: Server, port: int, method: str, path: str, headers: dict[str, str], body: bytes = b"") -> Measured:
+    """The same load whatever the generator: warm up for 1 s, then measure (both must succeed)."""
     for seconds in (1.0, SECONDS):
+        cpu = target.cpu_seconds()
         if shutil.which("wrk"):
-            result = run_wrk(f"http://127.0.0.1:{port}{path}", method=method, headers=headers,
+            result = run_wrk(f"http://127.0.0.1:{port}{path}", method=method, headers=headers, prefix=pinned(LOAD_CPU),
                              body=body, connections=CONNECTIONS, seconds=seconds)
         else:
             result = run_load(port, build_request(method, path, headers=headers, body=body),
                               connections=CONNECTIONS, seconds=seconds)
-    return result
+    cpu_us = (target.cpu_seconds() - cpu) / max(1, result.requests) * 1e6
+    return dataclasses.replace(result, server_cpu_us=cpu_us)
 
 
 def describe(name: str, result: Measured, baseline: Measured | None) -> str:
-    ratio = f"{result.rps / baseline.rps:6.1%} of bare" if baseline else "  baseline"
-    return (f"{name:<28} {result.rps:8.0f} req/s  p50 {result.p50_ms:5.2f} ms  "
-            f"p99 {result.p99_ms:5.2f} ms  {ratio}  non-2xx {result.non_2xx}")
+    ratio = f"{result.rps / baseline.rps:6.1%} of bare" if baseline else "    baseline"
+    cpu = f"{baseline.server_cpu_us / result.server_cpu_us:6.1%}" if baseline else "  base"
+    return (f"{name:<26} {result.rps:7.0f} req/s {ratio}  p50 {result.p50_ms:5.2f} ms  "
+            f"p99 {result.p99_ms:5.2f} ms  server CPU {result.server_cpu_us:5.1f} us/req {cpu}")
 
 
 def lookup_cost(sizes: tuple[int, ...] = (10_000, 1_000_000), lookups: int = 50_000) -> list[str]:
     """Get Task Details through the backend (no HTTP) as the memory store grows: polling the
     same 10k recent tasks (what clients do), and uniformly over every stored task (timeline
     cache misses: each miss plans the task)."""
-    from mock_server.backend import DEFAULT_OUTCOME, Backend
-    from mock_server.clock import VirtualClock
+    from mock_server.services import Services
+    from mock_server.services.tasks import DEFAULT_OUTCOME
     from mock_server.settings import Settings
+    from mock_server.sim.clock import VirtualClock
     from mock_server.store import MemoryTaskStore, Task
 
     lines = []
@@ -98,18 +128,18 @@ def lookup_cost(sizes: tuple[int, ...] = (10_000, 1_000_000), lookups: int = 50_
                            10**12 + number, "http://x", 20.0, DEFAULT_OUTCOME))
         # The clock at the newest task: records are within their 14-day retention.
         clock = VirtualClock(start_ms=10**12 + size, speed=0)
-        backend = Backend(Settings(api_keys=(KEY,)), clock=clock, store=store)
+        tasks = Services.build(Settings(api_keys=(KEY,)), clock=clock, store=store).tasks
         patterns = {"10k polled": range(size - 10_000, size), "uniform": range(size)}
         for name, population in patterns.items():
             ids = [f"task_bytedance_{10**12 + random.choice(population)}" for _ in range(lookups)]
             for task_id in ids[:20_000]:  # warm the timeline cache as polling would
-                backend.get_task_details(KEY, task_id)
+                tasks.get_task_details(KEY, task_id)
             started = time.perf_counter()
             for task_id in ids:
-                backend.get_task_details(KEY, task_id)
+                tasks.get_task_details(KEY, task_id)
             micros = (time.perf_counter() - started) / lookups * 1e6
             lines.append(f"get_task_details, {size:>9,} tasks stored, {name:<10}: {micros:6.2f} us")
-        del store, backend
+        del store, tasks
     return lines
 
 
@@ -117,7 +147,7 @@ def render_times() -> list[str]:
     """Result video render time (target: < 1 s for 720p/5 s), from an image and a test card."""
     from PIL import Image
 
-    from mock_server.media import frame_size, render_mp4, test_card
+    from mock_server.media.video import frame_size, render_mp4, test_card
 
     lines = []
     with tempfile.TemporaryDirectory() as scratch:
@@ -131,35 +161,79 @@ def render_times() -> list[str]:
     return lines
 
 
+def median(results: list[Measured]) -> Measured:
+    """The median round by req/s, with the median CPU per request of all rounds."""
+    middle = len(results) // 2
+    cpu = sorted(result.server_cpu_us for result in results)[middle]
+    return dataclasses.replace(sorted(results, key=lambda result: result.rps)[middle], server_cpu_us=cpu)
+
+
+Target = tuple[Server, int, str, str, dict[str, str], bytes]
+
+
+def measure(targets: dict[str, Target], *, verbose: bool = False) -> dict[str, Measured]:
+    """Each target loaded ROUNDS times, the targets alternating so that a slow spell of this
+    shared machine hits all of them alike; the median round of each. Every answer must be a
+    success: a benchmark that counts refusals measures the error path."""
+    rounds: dict[str, list[Measured]] = {name: [] for name in targets}
+    for _ in range(ROUNDS):
+        for name, target in targets.items():
+            rounds[name].append(load(*target))
+    failed = {name: sum(r.non_2xx for r in results) for name, results in rounds.items()
+              if any(r.non_2xx for r in results)}
+    if failed:
+        raise SystemExit(f"bench: non-2xx answers {failed}: not measuring the success path")
+    if verbose:
+        for name, results in rounds.items():
+            print(f"  rounds of {name}: {[round(r.rps) for r in results]} req/s")
+    return {name: median(results) for name, results in rounds.items()}
+
+
 def main() -> int:
+    parser = argparse.ArgumentParser(prog="python -m bench.run", description=__doc__.split("\n\n")[0])
+    parser.add_argument("--only", choices=("throughput",), help="run one section only")
+    parser.add_argument("--verbose", action="store_true", help="print every round's req/s")
+    args = parser.parse_args()
     print(f"load: {'wrk' if shutil.which('wrk') else 'bench.load (python)'}; "
-          f"{CONNECTIONS} connections, {SECONDS:g} s per scenario, loopback")
+          f"{CONNECTIONS} connections, {SECONDS:g} s per round, median of {ROUNDS} alternating rounds, loopback")
     bare_port, mock_port = free_port(), free_port()
+    auth = {"Authorization": f"Bearer {KEY}"}
     with tempfile.TemporaryDirectory() as scratch:
         config = Path(scratch) / "bench.toml"
         # The validation and storage path is measured, not the rate limiter's refusals.
         config.write_text('initial_balance = 1e15\ncreate_rate_limit = "off"\nquery_rate_limit = "off"\n')
-        with server([sys.executable, "-m", "bench.bare_app", "--port", str(bare_port)],
-                    f"http://127.0.0.1:{bare_port}/json"):
-            bare = load(bare_port, "GET", "/json", {})
-        # A frozen clock: no task ends, so no callbacks compete with the measured path.
+        # mirror: any error would be a non-2xx answer. A frozen clock: no task ends, so no
+        # callbacks compete with the measured path.
         mock_command = [sys.executable, "-m", "mock_server", "serve", "--port", str(mock_port), "--speed", "0",
                         "--api-key", KEY, "--status-policy", "mirror", "--config", str(config),
                         "--log-level", "warning"]
-        with server(mock_command, f"http://127.0.0.1:{mock_port}/__mock__/health") as ready:
-            auth = {"Authorization": f"Bearer {KEY}"}
-            create = load(mock_port, "POST", "/api/v1/jobs/createTask",
-                          {**auth, "Content-Type": "application/json"}, BODY)
+        with server([sys.executable, "-m", "bench.bare_app", "--port", str(bare_port)],
+                    f"http://127.0.0.1:{bare_port}/json") as bare_server, \
+                server(mock_command, f"http://127.0.0.1:{mock_port}/__mock__/health") as mock:
             request = urllib.request.Request(
-                f"http://127.0.0.1:{mock_port}/api/v1/jobs/createTask", data=BODY,
+                f"http://127.0.0.1:{mock_port}{CREATE_TASK_PATH}", data=BODY,
                 headers={**auth, "Content-Type": "application/json"})
             with urllib.request.urlopen(request) as answer:
                 task_id = json.load(answer)["data"]["taskId"]
-            details = load(mock_port, "GET", f"/api/v1/jobs/recordInfo?taskId={task_id}", auth)
+            results = measure({
+                "bare Starlette GET /json": (bare_server, bare_port, "GET", "/json", {}, b""),
+                "mock GET recordInfo": (mock, mock_port, "GET", f"{TASK_DETAILS_PATH}?taskId={task_id}", auth, b""),
+                "bare Starlette POST /json": (bare_server, bare_port, "POST", "/json",
+                                              {"Content-Type": "application/json"}, BODY),
+                "mock POST createTask": (mock, mock_port, "POST", CREATE_TASK_PATH,
+                                         {**auth, "Content-Type": "application/json"}, BODY),
+            }, verbose=args.verbose)
+    bare = results.pop("bare Starlette GET /json")
+    bare_post = results.pop("bare Starlette POST /json")
     print(describe("bare Starlette GET /json", bare, None))
-    print(describe("mock POST createTask", create, bare))
-    print(describe("mock GET recordInfo", details, bare))
-    print(f"mock ready after process start: {ready:.2f} s")
+    for name in ("mock POST createTask", "mock GET recordInfo"):
+        print(describe(name, results[name], bare))
+    # The same HTTP work (a JSON body read and parsed) without the mock's: what is the mock's own.
+    print(describe("bare Starlette POST /json", bare_post, None))
+    print(describe("mock POST createTask", results["mock POST createTask"], bare_post) + "  (vs bare POST)")
+    print(f"mock ready after process start: {mock.ready_seconds:.2f} s")
+    if args.only == "throughput":
+        return 0
     for line in lookup_cost():
         print(line)
     for line in render_times():

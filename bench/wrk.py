@@ -26,16 +26,17 @@ def lua_script(method: str, headers: dict[str, str], body: bytes) -> str:
 
 
 def run_wrk(url: str, *, method: str, headers: dict[str, str], body: bytes = b"",
-            connections: int, seconds: float) -> Measured:
+            connections: int, seconds: float, prefix: list[str] | None = None) -> Measured:
     with tempfile.TemporaryDirectory() as scratch:
         script = Path(scratch) / "request.lua"
         script.write_text(lua_script(method, headers, body))
         done = subprocess.run(
-            ["wrk", "-t2", f"-c{connections}", f"-d{seconds:g}s", "--latency", "-s", str(script), url],
+            [*(prefix or []), "wrk", "-t2", f"-c{connections}", f"-d{seconds:g}s", "--latency", "-s", str(script), url],
             capture_output=True, text=True, check=True, timeout=seconds + 30)
     report = done.stdout
     rps = float(re.search(r"Requests/sec:\s+([\d.]+)", report).group(1))  # type: ignore[union-attr]
     p50 = _ms(re.search(r"\s50%\s+(\S+)", report).group(1))  # type: ignore[union-attr]
     p99 = _ms(re.search(r"\s99%\s+(\S+)", report).group(1))  # type: ignore[union-attr]
     errors = re.search(r"Non-2xx or 3xx responses:\s+(\d+)", report)
-    return Measured(rps, p50, p99, int(errors.group(1)) if errors else 0)
+    requests = int(re.search(r"(\d+) requests in", report).group(1))  # type: ignore[union-attr]
+    return Measured(rps, p50, p99, int(errors.group(1)) if errors else 0, requests)

@@ -10,9 +10,8 @@ import json
 
 import httpx
 
+from contracts.api import CREATE_TASK
 from contracts.validators import request_validators
-
-CREATE_TASK = "bytedance-v1-pro-fast-image-to-video"
 
 
 class BudgetExceeded(RuntimeError):

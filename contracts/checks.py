@@ -13,9 +13,8 @@ from typing import Any
 
 import httpx
 
+from contracts.api import API_PREFIX
 from contracts.conformance import response_problems
-
-API_PREFIX = "/api/"
 
 
 class CheckFailed(AssertionError):

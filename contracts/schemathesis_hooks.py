@@ -7,7 +7,8 @@ from typing import Any
 
 import schemathesis
 
-from contracts.checks import API_PREFIX, CheckFailed, envelope, status_policy
+from contracts.api import API_PREFIX
+from contracts.checks import CheckFailed, envelope, status_policy
 
 
 def _apply(check: Any, response: Any, case: Any) -> None:

@@ -73,6 +73,22 @@ class Operation:
         found = responses.get(str(status))
         return found if isinstance(found, dict) else None
 
+    @property
+    def statuses(self) -> frozenset[int]:
+        """The statuses (envelope codes) this operation documents."""
+        return frozenset(int(status) for status in self.definition.get("responses", {}) if status.isdigit())
+
+    def body_schema(self, media_type: str = "application/json") -> JSON:
+        """The request body's schema for `media_type` ({} when it has none)."""
+        content = self.definition.get("requestBody", {}).get("content", {})
+        found: JSON = content.get(media_type, {}).get("schema", {})
+        return found
+
+    def input_defaults(self) -> JSON:
+        """The defaults the body's `input` object declares (e.g. resolution, duration)."""
+        properties = self.body_schema().get("properties", {}).get("input", {}).get("properties", {})
+        return {name: field["default"] for name, field in properties.items() if "default" in field}
+
 
 def operations(document: JSON | None = None) -> Iterator[Operation]:
     """Every operation under `paths`, in document order."""

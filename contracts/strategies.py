@@ -21,11 +21,11 @@ import schemathesis
 from hypothesis import strategies as st
 from schemathesis import GenerationMode
 
+from contracts.api import CREATE_TASK, CREATE_TASK_PATH
 from contracts.lifecycle import TERMINAL, TRANSITIONS
 from contracts.spec import load_spec
 from contracts.validators import request_validators
 
-CREATE_TASK = "bytedance-v1-pro-fast-image-to-video"
 SYNTHETIC = "/__strategies__/{name}"
 
 
@@ -50,10 +50,9 @@ def _bodies(path: str, mode: GenerationMode) -> st.SearchStrategy[Any]:
 
 def create_task_bodies(*, valid: bool = True) -> st.SearchStrategy[Any]:
     """createTask bodies the spec accepts (`valid=True`) or rejects (`valid=False`)."""
-    path = "/api/v1/jobs/createTask"
     if valid:
-        return _bodies(path, GenerationMode.POSITIVE)
-    return _bodies(path, GenerationMode.NEGATIVE).filter(
+        return _bodies(CREATE_TASK_PATH, GenerationMode.POSITIVE)
+    return _bodies(CREATE_TASK_PATH, GenerationMode.NEGATIVE).filter(
         lambda body: not isinstance(body, bytes) and not request_validators()[CREATE_TASK].accepts(body))
 
 

@@ -3,31 +3,20 @@ schedule, check every record and every transition, download the result, check th
 
 from __future__ import annotations
 
-import base64
-import hashlib
 import hmac
 import io
 import json
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
+from contracts.api import CREATE_TASK_PATH, SIGNATURE_HEADER, TASK_DETAILS_PATH, TIMESTAMP_HEADER, sign_callback
 from contracts.checks import CheckFailed, body_of
 from contracts.lifecycle import TERMINAL, moves_forward, poll_delays
 from contracts.receiver import CallbackReceiver, Delivery
+from contracts.run import ContractRun
 from contracts.spec import schema
 from contracts.validators import RequestInvalid, compile_schema
 
-if TYPE_CHECKING:
-    from contracts.engine import ContractRun
-
-CREATE = "/api/v1/jobs/createTask"
-DETAILS = "/api/v1/jobs/recordInfo"
 MILLIS = 10**12  # Unix ms are 13 digits now; seconds would be 10
-
-
-def signature(key: str, task_id: str, timestamp: str) -> str:
-    """base64(HMAC-SHA256(key, taskId + "." + timestamp)): how upstream signs callbacks."""
-    digest = hmac.new(key.encode(), f"{task_id}.{timestamp}".encode(), hashlib.sha256).digest()
-    return base64.b64encode(digest).decode()
 
 
 def record_rules(record: dict[str, Any], body: dict[str, Any]) -> None:
@@ -107,16 +96,17 @@ def callback_rules(delivery: Delivery, record: dict[str, Any], hmac_key: str | N
     if differing:
         raise CheckFailed("callback data equal to the final record", json.dumps(differing)[:400])
     if hmac_key is not None:
-        timestamp = delivery.headers.get("x-webhook-timestamp", "")
-        given = delivery.headers.get("x-webhook-signature", "")
-        if not timestamp.isdigit() or not hmac.compare_digest(given, signature(hmac_key, record["taskId"], timestamp)):
-            raise CheckFailed("X-Webhook-Signature = base64(HMAC-SHA256(key, taskId.timestamp))",
+        timestamp = delivery.headers.get(TIMESTAMP_HEADER.lower(), "")
+        given = delivery.headers.get(SIGNATURE_HEADER.lower(), "")
+        expected = sign_callback(hmac_key, record["taskId"], timestamp)
+        if not timestamp.isdigit() or not hmac.compare_digest(given, expected):
+            raise CheckFailed(f"{SIGNATURE_HEADER} = base64(HMAC-SHA256(key, taskId.timestamp))",
                               f"timestamp {timestamp!r}, signature {given!r}")
 
 
 def check_task(run: ContractRun, body: dict[str, Any], receiver: CallbackReceiver | None) -> None:
     """One task from creation to its end, checking everything on the way."""
-    created = run.api("POST", CREATE, json=body)
+    created = run.api("POST", CREATE_TASK_PATH, json=body)
     answer = body_of(created)
     task_id = answer.get("data", {}).get("taskId") if isinstance(answer, dict) and answer.get("data") else None
     if not run.verify("create_task", _created, answer, task_id, request=created.request):
@@ -124,7 +114,7 @@ def check_task(run: ContractRun, body: dict[str, Any], receiver: CallbackReceive
     assert isinstance(task_id, str)
     previous: dict[str, Any] | None = None
     for delay in poll_delays(run.options.deadline_seconds):
-        polled = run.api("GET", DETAILS, params={"taskId": task_id})
+        polled = run.api("GET", TASK_DETAILS_PATH, params={"taskId": task_id})
         record = (body_of(polled) or {}).get("data")
         if not run.verify("record_found", _found, polled, record, request=polled.request):
             return
@@ -140,7 +130,7 @@ def check_task(run: ContractRun, body: dict[str, Any], receiver: CallbackReceive
         run.verify("lifecycle_deadline", _never_ended, previous, run.options.deadline_seconds)
         return
     final = record
-    again = body_of(run.api("GET", DETAILS, params={"taskId": task_id})).get("data")
+    again = body_of(run.api("GET", TASK_DETAILS_PATH, params={"taskId": task_id})).get("data")
     run.verify("terminal_stays", _same, final, again)
     if final["state"] == "success":
         given = body.get("input", {})

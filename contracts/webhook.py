@@ -12,9 +12,9 @@ import httpx
 from hypothesis import HealthCheck, Phase, given, seed, settings
 from hypothesis.strategies import SearchStrategy
 
+from contracts.api import SIGNATURE_HEADER, TIMESTAMP_HEADER, sign_callback
 from contracts.report import Failure, Report, curl
 from contracts.strategies import callback_payloads
-from contracts.tasks import signature
 
 TIMEOUT_SECONDS = 15.0  # upstream gives receivers 15 s
 
@@ -45,7 +45,7 @@ def signed_headers(key: str | None, task_id: str, now: float) -> dict[str, str]:
     headers = {"Content-Type": "application/json"}
     if key is not None:
         timestamp = str(int(now))
-        headers |= {"X-Webhook-Timestamp": timestamp, "X-Webhook-Signature": signature(key, task_id, timestamp)}
+        headers |= {TIMESTAMP_HEADER: timestamp, SIGNATURE_HEADER: sign_callback(key, task_id, timestamp)}
     return headers
 
 

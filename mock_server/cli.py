@@ -8,6 +8,7 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
+from contracts.api import CREATE_TASK_PATH, TASK_DETAILS_PATH
 from mock_server.settings import STATUS_POLICIES, Settings, SettingsError, load_settings
 
 EXAMPLE_BODY = ('{"model": "bytedance/v1-pro-fast-image-to-video", '
@@ -57,7 +58,7 @@ def parser() -> argparse.ArgumentParser:
 def banner(settings: Settings, port: int) -> str:
     base = f"http://{settings.host}:{port}"
     key = settings.api_keys[0]
-    curl = (f"curl -s {base}/api/v1/jobs/createTask -H {shlex.quote('Authorization: Bearer ' + key)}"
+    curl = (f"curl -s {base}{CREATE_TASK_PATH} -H {shlex.quote('Authorization: Bearer ' + key)}"
             f" -H 'Content-Type: application/json' -d {shlex.quote(EXAMPLE_BODY)}")
     return "\n".join([
         f"apikley-mock listening on {base}",
@@ -65,7 +66,7 @@ def banner(settings: Settings, port: int) -> str:
         "Create a task:",
         f"  {curl}",
         "Then poll it:",
-        f"  curl -s '{base}/api/v1/jobs/recordInfo?taskId=<taskId>' "
+        f"  curl -s '{base}{TASK_DETAILS_PATH}?taskId=<taskId>' "
         f"-H {shlex.quote('Authorization: Bearer ' + key)}",
     ])
 

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from mock_server.ratelimit import Rate
+from mock_server.sim.ratelimit import Rate
 
 ENV_PREFIX = "APIKLEY_MOCK_"
 DEFAULT_API_KEY = "apikley-mock-key"

@@ -15,9 +15,12 @@ import httpx
 import pytest
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from contracts.engine import MockClock, RunOptions, run_contract
+from contracts.api import CREATE_TASK
+from contracts.engine import RunOptions, run_contract
 from contracts.report import Report
+from contracts.run import MockClock
 from mock_server import Settings, ThreadedServer, create_app
+from mock_server.sim import scenarios
 
 KEY = "contract-key"
 Mutation = Callable[[Scope, int, dict[str, Any]], tuple[int, dict[str, Any]]]
@@ -189,9 +192,7 @@ def test_a_wrong_callback_signature_is_caught() -> None:
 
 def test_a_callback_that_never_comes_is_caught() -> None:
     app = mock_app()
-    app.state.backend.queue.push(KEY, "bytedance-v1-pro-fast-image-to-video",
-                                 __import__("mock_server.scenarios", fromlist=["parse"]).parse(
-                                     "callback-drop", "test"), 1)
+    app.state.services.admission.enqueue(KEY, CREATE_TASK, scenarios.parse("callback-drop", "test"), 1)
     report = run_against(app, schemathesis=False, callback_wait_seconds=0.5)
     assert failed_checks(report) == {"callback_delivered"}
 

@@ -187,14 +187,14 @@ def test_hanging_receivers_never_block_the_api_and_deliveries_are_bounded() -> N
     settings = Settings(api_keys=(API_KEY,), speed=0, callback_allow_hosts=("slow.example.com",),
                         create_rate_limit="off")
     app = create_app(settings, transport=httpx.MockTransport(hang))
-    dispatcher = app.state.backend.dispatcher
+    dispatcher = app.state.services.dispatcher
     with ThreadedServer(app) as server:
         control = MockControl(server.base_url, API_KEY)
         body = {**valid_body(), "callBackUrl": "https://slow.example.com/hook"}
         ids = [control.client.post("/api/v1/jobs/createTask", json=body).json()["data"]["taskId"]
                for _ in range(dispatcher.policy.concurrency + 4)]
         control.advance(3600)  # every task ends: their callbacks fall due
-        in_flight = sum(len(tasks) for tasks in dispatcher._inflight.values())
+        in_flight = dispatcher.in_flight()
         waiting = len(dispatcher.pending())
         # The API still answers at once while every delivery slot hangs.
         answer = control.client.get("/api/v1/jobs/recordInfo", params={"taskId": ids[0]}, timeout=5)

@@ -87,9 +87,9 @@ def test_request_journal_is_per_key_and_bounded(mock: RunningMock) -> None:
 
 
 def test_journal_keeps_only_the_newest_entries() -> None:
-    from mock_server.journal import Journal
+    from mock_server.store.journal import Journal
 
-    journal = Journal(per_key=3)
+    journal: Journal[dict] = Journal(per_key=3)
     for number in range(5):
         journal.add("k", {"n": number})
     assert [entry["n"] for entry in journal.entries("k")] == [2, 3, 4]

@@ -7,7 +7,7 @@ from hypothesis import strategies as st
 
 from contracts.lifecycle import TERMINAL, TRANSITIONS
 from contracts.spec import operation
-from mock_server.lifecycle import PROGRESS, Outcome, plan_timeline
+from mock_server.sim.lifecycle import PROGRESS, Outcome, plan_timeline
 
 INPUT = operation("bytedance-v1-pro-fast-image-to-video").definition[
     "requestBody"]["content"]["application/json"]["schema"]["properties"]["input"]["properties"]

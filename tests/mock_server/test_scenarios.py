@@ -7,7 +7,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from mock_server.scenarios import CALL_OUTCOMES
+from mock_server.sim.scenarios import CALL_OUTCOMES
 from tests.conftest import OTHER_KEY, RunningMock, control_for, start_mock, valid_body
 
 CREATE = "/api/v1/jobs/createTask"

@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from mock_server.clock import VirtualClock
 from mock_server.settings import DEFAULT_API_KEY, Settings, SettingsError, load_settings
+from mock_server.sim.clock import VirtualClock
 
 
 def test_defaults_serve_a_newcomer() -> None:

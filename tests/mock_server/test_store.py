@@ -10,7 +10,7 @@ import httpx
 import pytest
 
 from mock_server import Settings, ThreadedServer, create_app
-from mock_server.lifecycle import Outcome
+from mock_server.sim.lifecycle import Outcome
 from mock_server.store import MemoryTaskStore, SqliteTaskStore, Task, TaskStore
 from tests.conftest import API_KEY, valid_body
 

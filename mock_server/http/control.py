@@ -1,7 +1,9 @@
 """The control API under `/__mock__/`: reset, inspect and steer the mock from tests.
 
-JSON in, the API's envelope out, with HTTP status equal to `code`. Open to loopback
-clients; others need `--admin-token`, presented as `X-Mock-Admin-Token`.
+JSON in, the API's envelope out, rendered by the one renderer under the `mirror` policy (a
+test-facing surface: HTTP status = code). Open to loopback clients; others need
+`--admin-token`, presented as `X-Mock-Admin-Token`. Every call that moves time or changes a
+task ticks the scheduler, so what is due happens before the answer.
 """
 
 from __future__ import annotations
@@ -15,17 +17,19 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
+from contracts.api import CREATE_TASK, short_name
 from contracts.spec import operations
-from mock_server import scenarios
-from mock_server.backend import Backend
-from mock_server.callbacks import is_loopback
-from mock_server.errors import ApiError
-from mock_server.http import envelope, parse_json
-from mock_server.records import task_record
-from mock_server.store import Task
+from mock_server.errors import CONTROL_FORBIDDEN, NO_SUCH_TASK, ApiError
+from mock_server.http.readers import parse_json_object
+from mock_server.http.render import Renderer
+from mock_server.net import is_loopback
+from mock_server.services import Services
+from mock_server.sim import scenarios
+from mock_server.sim.task import Task
 
 ADMIN_HEADER = "x-mock-admin-token"
 Endpoint = Callable[[Request], Awaitable[Any]]
+RENDERER = Renderer("mirror")
 
 
 def operation_names() -> dict[str, str]:
@@ -33,110 +37,107 @@ def operation_names() -> dict[str, str]:
     names = {}
     for op in operations():
         names[op.operation_id] = op.operation_id
-        names[op.path.rstrip("/").rsplit("/", 1)[-1]] = op.operation_id
+        names[short_name(op.operation_id)] = op.operation_id
     return names
 
 
+def number(body: dict[str, Any], name: str, *, low: float = 0, high: float = float("inf")) -> float:
+    value = body.get(name)
+    if not isinstance(value, int | float) or isinstance(value, bool) or not low <= value <= high:
+        bounds = f"between {low:g} and {high:.0f}" if high != float("inf") else f">= {low:g}"
+        raise ApiError(422, f"{name}: must be a number {bounds}")
+    return float(value)
+
+
+async def json_body(request: Request) -> dict[str, Any]:
+    return parse_json_object(await request.body())
+
+
 class Control:
-    def __init__(self, backend: Backend) -> None:
-        self.backend = backend
+    def __init__(self, services: Services) -> None:
+        self.services = services
+        self.tasks = services.tasks
+        self.tick = services.scheduler.tick
         self.operations = operation_names()
 
-    def tick(self) -> None:
-        """Settle what has ended and start due deliveries (also run by the app's ticker)."""
-        self.backend.settle()
-        if self.backend.dispatcher is not None:
-            self.backend.dispatcher.pump()
-        self.backend.store.save_clock(self.backend.clock.now_ms())
-
     def view(self, task: Task) -> dict[str, Any]:
-        timeline = self.backend.timeline(task)
+        timeline = self.tasks.timeline(task)
         return {
             "apiKey": task.api_key,
-            "record": task_record(task, timeline, self.backend.clock.now_ms()),
+            "record": self.tasks.record(task),
             "timeline": [{"state": stage.state, "at": stage.at_ms} for stage in timeline.stages],
             "outcome": dataclasses.asdict(task.outcome),
-            "settled": self.backend.store.is_settled(task.task_id),
+            "settled": self.tasks.is_settled(task),
         }
 
-    def task(self, task_id: str) -> Task:
-        task = self.backend.store.get(task_id)
+    def task(self, request: Request) -> Task:
+        task_id = request.path_params["task_id"]
+        task = self.tasks.find(task_id)
         if task is None:
-            raise ApiError(404, f"no task {task_id!r}")
+            raise ApiError(404, NO_SUCH_TASK.format(task_id=task_id))
         return task
 
-    # -- endpoints ------------------------------------------------------------------------
+    async def health(self, request: Request) -> Any:
+        return {"status": "ok", "now": self.services.clock.now_ms(), "tasks": self.tasks.count()}
 
     async def reset(self, request: Request) -> Any:
-        body = await optional_json(request)
-        self.backend.reset(body.get("apiKey"))
+        body = await json_body(request)
+        self.services.reset(body.get("apiKey"))
         return {"reset": body.get("apiKey") or "everything"}
 
     async def list_tasks(self, request: Request) -> Any:
         self.tick()
-        return [self.view(task) for task in self.backend.store.tasks(request.query_params.get("apiKey"))]
+        return [self.view(task) for task in self.tasks.tasks(request.query_params.get("apiKey"))]
 
     async def get_task(self, request: Request) -> Any:
         self.tick()
-        return self.view(self.task(request.path_params["task_id"]))
+        return self.view(self.task(request))
 
     async def set_outcome(self, request: Request) -> Any:
-        body = await optional_json(request)
+        body = await json_body(request)
         scenario = scenarios.parse(str(body.get("scenario", "")), "scenario")
         if scenario.is_call_outcome:
             raise ApiError(422, f"scenario {scenario.name!r} is a call outcome, not a task outcome")
-        task = self.backend.set_outcome(self.task(request.path_params["task_id"]).task_id,
-                                        scenario.outcome())
+        task = self.tasks.set_outcome(self.task(request).task_id, scenario.outcome())
         self.tick()
         return self.view(task)
 
     async def force_state(self, request: Request) -> Any:
-        body = await optional_json(request)
-        task = self.backend.force_state(self.task(request.path_params["task_id"]).task_id,
-                                        str(body.get("state", "")))
+        body = await json_body(request)
+        task = self.tasks.force_state(self.task(request).task_id, str(body.get("state", "")))
         self.tick()
         return self.view(task)
 
     async def redeliver(self, request: Request) -> Any:
-        self.backend.redeliver(self.task(request.path_params["task_id"]).task_id)
+        self.tasks.redeliver(self.task(request).task_id)
         self.tick()
         return {"scheduled": request.path_params["task_id"]}
 
     async def clock(self, request: Request) -> Any:
-        clock = self.backend.clock
+        clock = self.services.clock
         if request.method == "PUT":
-            body = await optional_json(request)
-            speed = body.get("speed")
-            if not isinstance(speed, int | float) or isinstance(speed, bool) or speed < 0:
-                raise ApiError(422, "speed: must be a number >= 0")
-            clock.set_speed(float(speed))
+            clock.set_speed(number(await json_body(request), "speed"))
+            self.tick()
         return {"now": clock.now_ms(), "speed": clock.speed}
 
     async def advance(self, request: Request) -> Any:
-        body = await optional_json(request)
-        seconds = body.get("seconds")
-        if not isinstance(seconds, int | float) or isinstance(seconds, bool) or not 0 <= seconds <= 10**9:
-            raise ApiError(422, "seconds: must be a number between 0 and 1e9")
-        self.backend.clock.advance(float(seconds))
+        self.services.clock.advance(number(await json_body(request), "seconds", high=1e9))
         self.tick()
-        return {"now": self.backend.clock.now_ms(), "speed": self.backend.clock.speed}
+        return {"now": self.services.clock.now_ms(), "speed": self.services.clock.speed}
 
     async def balance(self, request: Request) -> Any:
         key = request.path_params["key"]
         if request.method == "PUT":
-            body = await optional_json(request)
-            value = body.get("balance")
-            if not isinstance(value, int | float) or isinstance(value, bool) or value < 0:
-                raise ApiError(422, "balance: must be a number >= 0")
-            self.backend.store.set_balance(key, float(value))
-        return {"apiKey": key, "balance": self.backend.balance(key)}
+            self.services.accounts.set_balance(key, number(await json_body(request), "balance"))
+        return {"apiKey": key, "balance": self.services.settlement.balance(key)}
 
     async def queue(self, request: Request) -> Any:
         key = request.path_params["key"]
+        admission = self.services.admission
         if request.method == "DELETE":
-            self.backend.queue.clear(key)
+            admission.clear_queue(key)
         elif request.method == "POST":
-            body = await optional_json(request)
+            body = await json_body(request)
             name = str(body.get("operation", "createTask"))
             if name not in self.operations:
                 raise ApiError(422, f"operation: {name!r} is not one of {sorted(self.operations)}")
@@ -145,15 +146,15 @@ class Control:
                 raise ApiError(422, "times: must be an integer from 1 to 10000")
             scenario = scenarios.parse(str(body.get("scenario", "")), "scenario")
             operation_id = self.operations[name]
-            if not scenario.is_call_outcome and operation_id != "bytedance-v1-pro-fast-image-to-video":
+            if not scenario.is_call_outcome and operation_id != CREATE_TASK:
                 raise ApiError(422, f"scenario {scenario.name!r} is a task outcome: queue it for createTask")
-            self.backend.queue.push(key, operation_id, scenario, times)
-        return {"apiKey": key, "queued": self.backend.queue.pending(key)}
+            admission.enqueue(key, operation_id, scenario, times)
+        return {"apiKey": key, "queued": admission.queued(key)}
 
     async def toggles(self, request: Request) -> Any:
-        toggles = self.backend.toggles
+        toggles = self.services.admission.toggles
         if request.method == "PUT":
-            body = await optional_json(request)
+            body = await json_body(request)
             if "maintenance" in body:
                 if not isinstance(body["maintenance"], bool):
                     raise ApiError(422, "maintenance: must be true or false")
@@ -166,59 +167,45 @@ class Control:
         return {"maintenance": toggles.maintenance, "disabledFeatures": sorted(toggles.disabled_features)}
 
     async def requests(self, request: Request) -> Any:
-        return self.backend.requests.entries(request.query_params.get("apiKey"))
+        return self.services.requests.entries(request.query_params.get("apiKey"))
 
     async def callbacks(self, request: Request) -> Any:
-        return self.deliveries(request.query_params.get("apiKey"), request.query_params.get("taskId"))
+        return self.services.dispatcher.journal(request.query_params.get("apiKey"),
+                                                request.query_params.get("taskId"))
 
     async def flush(self, request: Request) -> Any:
         """Wait for in-flight deliveries (of `taskId`, or all), then report them."""
         task_id = request.query_params.get("taskId")
         self.tick()
-        dispatcher = self.backend.dispatcher
-        if dispatcher is not None:
-            await dispatcher.flush(task_id)
-        pending = dispatcher.pending(task_id) if dispatcher is not None else []
-        return {"deliveries": self.deliveries(None, task_id), "pending": pending}
-
-    def deliveries(self, api_key: str | None, task_id: str | None) -> list[dict[str, Any]]:
-        entries = self.backend.store.deliveries.entries(api_key)
-        return [entry for entry in entries if task_id is None or entry["taskId"] == task_id]
+        dispatcher = self.services.dispatcher
+        await dispatcher.flush(task_id)
+        return {"deliveries": dispatcher.journal(None, task_id), "pending": dispatcher.pending(task_id)}
 
 
-async def optional_json(request: Request) -> dict[str, Any]:
-    raw = await request.body()
-    if not raw.strip():
-        return {}
-    body = parse_json(raw)
-    if not isinstance(body, dict):
-        raise ApiError(422, "body: must be a JSON object")
-    return body
-
-
-def guarded(endpoint: Endpoint, admin_token: str | None) -> Callable[[Request], Awaitable[Response]]:
+def guarded(endpoint: Endpoint, admin_token: str | None, *, open_to_all: bool = False) -> Endpoint:
     async def handle(request: Request) -> Response:
         client = request.client.host if request.client else ""
         token = request.headers.get(ADMIN_HEADER, "")
-        trusted = is_loopback(client) or (
+        trusted = open_to_all or is_loopback(client) or (
             admin_token is not None and hmac.compare_digest(token.encode(), admin_token.encode()))
-        if not trusted:
-            return envelope(403, "the control API is open to loopback clients, or with "
-                                 "X-Mock-Admin-Token", status=403)
         try:
-            data = await endpoint(request)
+            if not trusted:
+                raise ApiError(403, CONTROL_FORBIDDEN)
+            return RENDERER.ok(await endpoint(request))
         except ApiError as exc:
-            return envelope(exc.code, exc.msg, status=exc.code if exc.code >= 400 else 422)
-        return envelope(200, "success", data)
+            return RENDERER.response(exc)
 
     return handle
 
 
-def control_routes(control: Control, admin_token: str | None) -> list[Route]:
-    def route(path: str, endpoint: Endpoint, methods: list[str]) -> Route:
-        return Route(f"/__mock__{path}", guarded(endpoint, admin_token), methods=methods)
+def control_routes(services: Services, admin_token: str | None) -> list[Route]:
+    control = Control(services)
+
+    def route(path: str, endpoint: Endpoint, methods: list[str], *, open_to_all: bool = False) -> Route:
+        return Route(f"/__mock__{path}", guarded(endpoint, admin_token, open_to_all=open_to_all), methods=methods)
 
     return [
+        route("/health", control.health, ["GET"], open_to_all=True),  # readiness, for CI
         route("/reset", control.reset, ["POST"]),
         route("/tasks", control.list_tasks, ["GET"]),
         route("/tasks/{task_id}", control.get_task, ["GET"]),

@@ -11,12 +11,13 @@ from typing import Any
 import orjson
 
 from contracts.lifecycle import TERMINAL
-from mock_server.lifecycle import Timeline
-from mock_server.store import Task
+from mock_server.sim.lifecycle import Timeline
+from mock_server.sim.task import Task
+from mock_server.urls import result_url
 
 
 def result_urls(task: Task) -> list[str]:
-    return [f"{task.origin}/results/{task.task_id}.mp4"]
+    return [result_url(task.origin, task.task_id)]
 
 
 def task_record(task: Task, timeline: Timeline, now_ms: int) -> dict[str, Any]:

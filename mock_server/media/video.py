@@ -1,20 +1,13 @@
-"""Result videos: real MP4s (H.264, yuv420p) rendered with PyAV, cached on disk.
+"""Result videos: real MP4s (H.264, yuv420p) rendered with PyAV.
 
 A video is a slow zoom into the task's input image when the mock can read that image
-offline (an upload to the mock, a `data:` URL, or a file under `files_dir`), else into a
-test card showing the prompt and task id. Rendering runs in a worker thread, once per task,
-a few at a time; the cache is bounded by evicting the least recently used renders.
+offline, else into a test card showing the prompt and task id.
 """
 
 from __future__ import annotations
 
-import asyncio
-import base64
-import binascii
-import io
 import os
 import textwrap
-from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -23,34 +16,12 @@ if TYPE_CHECKING:  # imported where used: PyAV, numpy and Pillow cost 0.15 s at 
 
 FPS = 12  # a slow zoom needs few frames; 720p/5 s renders in about half a second
 ZOOM = 1.15
-RENDER_CONCURRENCY = 2
 
 
 def frame_size(resolution: str) -> tuple[int, int]:
     """`720p` -> 1280x720, `1080p` -> 1920x1080 (16:9, even sizes for yuv420p)."""
     lines = int(resolution.rstrip("p"))
     return (lines * 16 // 9) // 2 * 2, lines // 2 * 2
-
-
-def decode_data_url(url: str) -> bytes | None:
-    header, _, payload = url.partition(",")
-    if not header.startswith("data:") or ";base64" not in header:
-        return None
-    try:
-        return base64.b64decode(payload, validate=True)
-    except (binascii.Error, ValueError):
-        return None
-
-
-def open_image(data: bytes) -> Image.Image | None:
-    from PIL import Image
-
-    try:
-        image = Image.open(io.BytesIO(data))
-        image.load()
-    except (OSError, ValueError, Image.DecompressionBombError):
-        return None
-    return image.convert("RGB")
 
 
 def test_card(width: int, height: int, prompt: str, task_id: str) -> Image.Image:
@@ -111,49 +82,3 @@ def render_mp4(image: Image.Image, *, width: int, height: int, seconds: int, tar
         for packet in stream.encode():
             container.mux(packet)
     os.replace(partial, target)
-
-
-class MediaCache:
-    """Rendered videos by task id under `root`, within `max_bytes` (least recently used out)."""
-
-    def __init__(self, root: Path, max_bytes: int) -> None:
-        self.root = root
-        self.max_bytes = max_bytes
-        self.root.mkdir(parents=True, exist_ok=True)
-        self._locks: dict[str, asyncio.Lock] = {}
-        self._slots: asyncio.Semaphore | None = None
-
-    def path(self, key: str) -> Path:
-        return self.root / f"{key}.mp4"
-
-    async def get(self, key: str, load_image: Callable[[], Image.Image | None], *, fallback: tuple[str, str],
-                  width: int, height: int, seconds: int) -> Path:
-        """The cached render of `key`, rendering it first (once, in a worker thread) if needed:
-        `load_image` (reading and decoding the input) runs in that thread too."""
-        target = self.path(key)
-        lock = self._locks.setdefault(key, asyncio.Lock())
-        async with lock:
-            if not target.exists():
-                if self._slots is None:
-                    self._slots = asyncio.Semaphore(RENDER_CONCURRENCY)
-
-                def render() -> None:
-                    source = load_image() or test_card(width, height, *fallback)
-                    render_mp4(source, width=width, height=height, seconds=seconds, target=target)
-
-                async with self._slots:
-                    await asyncio.to_thread(render)
-                self.evict(keep=target)
-        self._locks.pop(key, None)
-        os.utime(target)  # recently used
-        return target
-
-    def evict(self, *, keep: Path | None = None) -> None:
-        renders = sorted(self.root.glob("*.mp4"), key=lambda path: path.stat().st_mtime)
-        total = sum(path.stat().st_size for path in renders)
-        for path in renders:
-            if total <= self.max_bytes:
-                break
-            if path != keep:
-                total -= path.stat().st_size
-                path.unlink(missing_ok=True)

@@ -17,7 +17,7 @@ from dataclasses import dataclass, replace
 
 from contracts.lifecycle import TRANSITIONS
 from mock_server.errors import ApiError
-from mock_server.lifecycle import Outcome
+from mock_server.sim.lifecycle import Outcome
 
 HEADER = "x-mock-scenario"
 PROMPT_MARKER = re.compile(r"\[mock:([a-z][a-z-]*)((?:\s+[A-Za-z_]+=[^\]\s]+)*)\s*\]")

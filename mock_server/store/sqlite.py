@@ -1,10 +1,4 @@
-"""Where tasks, balances and callback deliveries live: the `TaskStore` protocol, in memory
-or in SQLite.
-
-Stores hold facts as they were acknowledged (a task's request, creation time and planned
-outcome, whether its end has been settled); states are derived from them and the clock,
-never stored.
-"""
+"""SQLite in WAL mode: every acknowledged task, balance and delivery survives a restart."""
 
 from __future__ import annotations
 
@@ -14,150 +8,12 @@ import sqlite3
 import threading
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, NamedTuple, Protocol
+from typing import Any
 
-from mock_server.ids import id_number
-from mock_server.journal import Journal, JournalEntry
-from mock_server.lifecycle import Outcome
-
-DELIVERIES_PER_KEY = 1000
-
-
-class Task(NamedTuple):
-    """A task as acknowledged. A NamedTuple: immutable, hashable, and cheap to build on the
-    createTask hot path (a frozen dataclass costs four times as much)."""
-
-    task_id: str
-    api_key: str
-    model: str
-    param: str  # the createTask body as sent, as a JSON string
-    resolution: str
-    duration: str
-    callback_url: str | None
-    created_ms: int
-    origin: str  # base URL the task was created through: its result URLs point there
-    credits: float
-    outcome: Outcome
-
-
-class DeliveryLog(Protocol):
-    def add(self, api_key: str, entry: JournalEntry) -> None: ...
-
-    def entries(self, api_key: str | None = None) -> list[JournalEntry]: ...
-
-    def clear(self, api_key: str | None = None) -> None: ...
-
-
-class TaskStore(Protocol):
-    deliveries: DeliveryLog
-
-    def add(self, task: Task) -> None: ...
-
-    def update(self, task: Task) -> None: ...
-
-    def get(self, task_id: str) -> Task | None: ...
-
-    def tasks(self, api_key: str | None = None) -> Iterator[Task]: ...
-
-    def count(self) -> int: ...
-
-    def last_id_number(self) -> int: ...
-
-    def balance(self, api_key: str) -> float | None: ...
-
-    def set_balance(self, api_key: str, balance: float) -> None: ...
-
-    def mark_settled(self, task_id: str) -> None: ...
-
-    def is_settled(self, task_id: str) -> bool: ...
-
-    def unsettled(self) -> Iterator[Task]: ...
-
-    def clear(self, api_key: str | None = None) -> None: ...
-
-    def load_clock(self) -> int | None: ...
-
-    def save_clock(self, now_ms: int) -> None: ...
-
-    def close(self) -> None: ...
-
-
-class MemoryTaskStore:
-    """Dicts behind a lock: O(1) lookups whatever the number of tasks. The default."""
-
-    def __init__(self) -> None:
-        self._tasks: dict[str, Task] = {}
-        self._balances: dict[str, float] = {}
-        self._settled: set[str] = set()
-        self.deliveries: DeliveryLog = Journal(DELIVERIES_PER_KEY)
-        self._lock = threading.Lock()
-
-    def add(self, task: Task) -> None:
-        with self._lock:
-            if task.task_id in self._tasks:
-                raise KeyError(f"task {task.task_id} exists already")
-            self._tasks[task.task_id] = task
-
-    def update(self, task: Task) -> None:
-        with self._lock:
-            if task.task_id not in self._tasks:
-                raise KeyError(task.task_id)
-            self._tasks[task.task_id] = task
-
-    def get(self, task_id: str) -> Task | None:
-        return self._tasks.get(task_id)
-
-    def tasks(self, api_key: str | None = None) -> Iterator[Task]:
-        with self._lock:
-            snapshot = list(self._tasks.values())
-        return (task for task in snapshot if api_key is None or task.api_key == api_key)
-
-    def count(self) -> int:
-        return len(self._tasks)
-
-    def last_id_number(self) -> int:
-        with self._lock:
-            numbers = (id_number(task_id) for task_id in self._tasks)
-            return max((n for n in numbers if n is not None), default=0)
-
-    def balance(self, api_key: str) -> float | None:
-        return self._balances.get(api_key)
-
-    def set_balance(self, api_key: str, balance: float) -> None:
-        with self._lock:
-            self._balances[api_key] = balance
-
-    def mark_settled(self, task_id: str) -> None:
-        with self._lock:
-            self._settled.add(task_id)
-
-    def is_settled(self, task_id: str) -> bool:
-        return task_id in self._settled
-
-    def unsettled(self) -> Iterator[Task]:
-        return (task for task in self.tasks() if task.task_id not in self._settled)
-
-    def clear(self, api_key: str | None = None) -> None:
-        with self._lock:
-            doomed = [t for t, task in self._tasks.items() if api_key is None or task.api_key == api_key]
-            for task_id in doomed:
-                del self._tasks[task_id]
-                self._settled.discard(task_id)
-            if api_key is None:
-                self._balances.clear()
-            else:
-                self._balances.pop(api_key, None)
-        self.deliveries.clear(api_key)
-
-    def load_clock(self) -> int | None:
-        return None  # nothing outlives the process
-
-    def save_clock(self, now_ms: int) -> None:
-        pass
-
-    def close(self) -> None:
-        pass
-
+from mock_server.sim.ids import id_number
+from mock_server.sim.lifecycle import Outcome
+from mock_server.sim.task import Task
+from mock_server.store.base import DELIVERIES_PER_KEY, DeliveryLog, JournalEntry
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS tasks (
@@ -187,7 +43,7 @@ def _task(row: tuple[Any, ...]) -> Task:
 
 
 class SqliteTaskStore:
-    """SQLite in WAL mode: every acknowledged task survives a restart."""
+    """One connection behind a lock; WAL with synchronous=NORMAL."""
 
     def __init__(self, path: str | Path) -> None:
         self._db = sqlite3.connect(str(path), check_same_thread=False, isolation_level=None)

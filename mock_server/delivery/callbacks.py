@@ -10,44 +10,23 @@ settings allow are called; any other target is journaled as refused.
 from __future__ import annotations
 
 import asyncio
-import base64
 import functools
-import hashlib
 import heapq
-import hmac
-import ipaddress
 import itertools
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, replace
-from typing import Any, Protocol
+from typing import Any
 from urllib.parse import urlsplit
 
 import httpx
 
-from mock_server.clock import VirtualClock
-from mock_server.journal import JournalEntry
+from contracts.api import SIGNATURE_HEADER, TIMESTAMP_HEADER, sign_callback
+from mock_server.net import is_loopback
+from mock_server.sim.clock import VirtualClock
+from mock_server.store.base import DeliveryLog, JournalEntry
 
-TIMEOUT_SECONDS = 15.0
-
-
-class DeliveryLog(Protocol):
-    def add(self, api_key: str, entry: JournalEntry) -> None: ...  # upstream: the receiver must answer within 15 s
-
-
-def sign(key: str, task_id: str, timestamp: str) -> str:
-    """base64(HMAC-SHA256(key, taskId + "." + timestamp)), as upstream signs."""
-    digest = hmac.new(key.encode(), f"{task_id}.{timestamp}".encode(), hashlib.sha256).digest()
-    return base64.b64encode(digest).decode()
-
-
-def is_loopback(host: str) -> bool:
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host.strip("[]")).is_loopback
-    except ValueError:
-        return False
+TIMEOUT_SECONDS = 15.0  # upstream: the receiver must answer within 15 s
 
 
 @dataclass(frozen=True)
@@ -92,6 +71,13 @@ class CallbackDispatcher:
     def pending(self, task_id: str | None = None) -> list[dict[str, Any]]:
         return [{"taskId": d.task_id, "attempt": d.attempt, "dueAt": due} for due, _, d in
                 sorted(self._due) if task_id is None or d.task_id == task_id]
+
+    def journal(self, api_key: str | None = None, task_id: str | None = None) -> list[JournalEntry]:
+        """Every attempt journaled (of one key, of one task, or all), oldest first."""
+        return [entry for entry in self._journal.entries(api_key) if task_id is None or entry["taskId"] == task_id]
+
+    def in_flight(self) -> int:
+        return self._running()
 
     def clear(self, api_key: str | None = None) -> None:
         self._due = [item for item in self._due if api_key is not None and item[2].api_key != api_key]
@@ -157,8 +143,8 @@ class CallbackDispatcher:
         if self.policy.hmac_key:
             # Wall-clock seconds: receivers check freshness against their real clock.
             timestamp = str(int(self._wall_time()))
-            headers["X-Webhook-Timestamp"] = timestamp
-            headers["X-Webhook-Signature"] = sign(self.policy.hmac_key, delivery.task_id, timestamp)
+            headers[TIMESTAMP_HEADER] = timestamp
+            headers[SIGNATURE_HEADER] = sign_callback(self.policy.hmac_key, delivery.task_id, timestamp)
         return headers
 
     async def _attempt(self, delivery: Delivery) -> None:

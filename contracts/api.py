@@ -1,0 +1,54 @@
+"""The API's names, in one place: operation ids and paths looked up in the bundled spec, and
+how callbacks are signed. Everything else (the contract toolkit and the mock) imports them
+from here instead of spelling a path or an operationId again.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+
+from contracts.spec import Operation, operation, operations
+
+CREATE_TASK_PATH = "/api/v1/jobs/createTask"  # one path for every model of the family
+API_PREFIX = "/api/"
+
+
+def operation_at(method: str, path: str) -> Operation:
+    """The spec's operation at `method path`."""
+    for found in operations():
+        if found.method == method.upper() and found.path == path:
+            return found
+    raise KeyError(f"the bundled spec has no {method.upper()} {path}")
+
+
+# createTask's operationId is the seed model's own (each model page names its operation).
+CREATE_TASK = operation_at("POST", CREATE_TASK_PATH).operation_id
+GET_TASK_DETAILS = "get-task-details"
+GET_ACCOUNT_CREDITS = "get-account-credits"
+GET_DOWNLOAD_URL = "get-download-url"
+FILE_STREAM_UPLOAD = "file-stream-upload"
+FILE_URL_UPLOAD = "file-url-upload"
+FILE_BASE64_UPLOAD = "file-base64-upload"
+UPLOADS = (FILE_STREAM_UPLOAD, FILE_URL_UPLOAD, FILE_BASE64_UPLOAD)
+CALLBACK = "task-completed-callback"
+
+TASK_DETAILS_PATH = operation(GET_TASK_DETAILS).path
+CREDIT_PATH = operation(GET_ACCOUNT_CREDITS).path
+DOWNLOAD_URL_PATH = operation(GET_DOWNLOAD_URL).path
+
+TIMESTAMP_HEADER = "X-Webhook-Timestamp"
+SIGNATURE_HEADER = "X-Webhook-Signature"
+
+
+def sign_callback(key: str, task_id: str, timestamp: str) -> str:
+    """base64(HMAC-SHA256(key, taskId + "." + timestamp)): how upstream signs callbacks (the
+    signature covers the task id and the timestamp, not the body)."""
+    digest = hmac.new(key.encode(), f"{task_id}.{timestamp}".encode(), hashlib.sha256).digest()
+    return base64.b64encode(digest).decode()
+
+
+def short_name(operation_id: str) -> str:
+    """`createTask`, `recordInfo`, `credit` ...: the last segment of an operation's path."""
+    return operation(operation_id).path.rstrip("/").rsplit("/", 1)[-1]

@@ -1,0 +1,123 @@
+"""One contract run's state: its options, the HTTP client every check goes through (budget
+guard and response checks included), how it waits between polls, and what it found."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+import httpx
+
+from contracts.budget import BillableGuard
+from contracts.checks import RESPONSE_CHECKS, CheckFailed, is_api_call
+from contracts.report import Failure, Report, curl
+
+Listener = Callable[[str, str, str], None]  # (event, check, detail)
+
+
+@dataclass(frozen=True, kw_only=True)
+class RunOptions:
+    base_url: str
+    api_key: str
+    profile: str = "mock"  # "mock": everything; "real": nothing that spends more than the budget
+    max_billable: int | None = None  # default: 1 for real, 5 for mock
+    hmac_key: str | None = None
+    seed: int = 0
+    callback_url: str | None = None  # a public receiver for the real service (not checked here)
+    deadline_seconds: float = 900.0
+    callback_wait_seconds: float = 30.0
+    schemathesis: bool = True
+
+    def __post_init__(self) -> None:
+        if self.profile not in ("mock", "real"):
+            raise ValueError(f"profile: {self.profile!r} is not one of ['mock', 'real']")
+        if self.max_billable is not None and self.max_billable < 0:
+            raise ValueError("max_billable: must be >= 0")
+
+    @property
+    def billable_cap(self) -> int:
+        return self.max_billable if self.max_billable is not None else (1 if self.profile == "real" else 5)
+
+
+class WallClock:
+    def wait(self, seconds: float) -> None:
+        time.sleep(seconds)
+
+
+class MockClock:
+    """Against apikley-mock, waiting moves its virtual clock instead of sleeping."""
+
+    def __init__(self, client: httpx.Client) -> None:
+        self.client = client
+
+    def wait(self, seconds: float) -> None:
+        self.client.post("/__mock__/clock/advance", json={"seconds": seconds})
+
+    @staticmethod
+    def available(client: httpx.Client) -> bool:
+        try:
+            return client.get("/__mock__/clock").status_code == 200
+        except httpx.HTTPError:
+            return False
+
+
+class Waiter(Protocol):
+    def wait(self, seconds: float) -> None: ...
+
+
+class ContractRun:
+    def __init__(self, options: RunOptions, *, transport: httpx.BaseTransport | None = None,
+                 listener: Listener | None = None, waiter: Waiter | None = None) -> None:
+        self.options = options
+        self.listener = listener or (lambda event, check, detail: None)
+        self.report = Report()
+        self.guard = BillableGuard(transport or httpx.HTTPTransport(), api_key=options.api_key,
+                                   max_billable=options.billable_cap)
+        self.client = httpx.Client(base_url=options.base_url, transport=self.guard, timeout=60,
+                                   event_hooks={"response": [self._check_response]})
+        self.plain = httpx.Client(base_url=options.base_url, transport=transport, timeout=60)
+        self.waiter: Waiter = waiter or (MockClock(self.plain) if options.profile == "mock" and
+                                         MockClock.available(self.plain) else WallClock())
+        self._reported: set[tuple[str, str, str]] = set()
+        self.mirrors_statuses = False  # learnt by probe_auth
+
+    def api(self, method: str, path: str, *, key: str | None = "", **kwargs: Any) -> httpx.Response:
+        """An API call, authorized with the run's key unless `key` says otherwise (None: no key)."""
+        headers = dict(kwargs.pop("headers", {}))
+        chosen = self.options.api_key if key == "" else key
+        if chosen is not None:
+            headers["Authorization"] = f"Bearer {chosen}"
+        return self.client.request(method, path, headers=headers, **kwargs)
+
+    def download(self, url: str) -> httpx.Response:
+        return self.plain.get(url, follow_redirects=True)
+
+    def verify(self, check: str, test: Callable[..., object], *args: Any,
+               request: httpx.Request | None = None) -> bool:
+        """Run one check; record a pass, or a failure with a reproducer for `request`."""
+        try:
+            test(*args)
+        except CheckFailed as failure:
+            where = (request.method, request.url.path) if request is not None else ("", "")
+            if (check, *where) not in self._reported:  # one report per check and endpoint
+                self._reported.add((check, *where))
+                reproducer = curl(request, self.options.api_key) if request is not None else ""
+                self.report.failures.append(Failure(check, failure.expected, failure.got, reproducer))
+                self.listener("failed", check, f"expected {failure.expected}; got {failure.got}")
+            return False
+        self.report.passed[check] += 1
+        self.listener("passed", check, "")
+        return True
+
+    def _check_response(self, response: httpx.Response) -> None:
+        response.read()
+        if not is_api_call(response):
+            return
+        for name, check in RESPONSE_CHECKS.items():
+            self.verify(name, check, response, request=response.request)
+
+    def close(self) -> None:
+        self.client.close()
+        self.plain.close()

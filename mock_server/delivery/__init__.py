@@ -1,0 +1,1 @@
+"""Callback delivery: scheduled on the virtual clock, signed, sent, retried, journaled."""

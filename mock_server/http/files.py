@@ -1,0 +1,68 @@
+"""The mock's file host: result videos at `/results/<taskId>.mp4` and uploads at `/files/...`.
+
+Like the real file host it answers plain HTTP (no API key, no status policy): 200/206 with
+the file, range requests included, or a 404 once a file is gone or has expired. Temporary
+links from download-url carry `expires` and `token` query parameters.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from typing import TYPE_CHECKING
+
+import orjson
+from starlette.requests import Request
+from starlette.responses import FileResponse, Response
+from starlette.routing import Route
+
+from mock_server.errors import GONE, ApiError
+from mock_server.http.render import Renderer
+from mock_server.media.images import decode_data_url, image_type, open_image
+from mock_server.media.video import frame_size
+from mock_server.services import Services
+from mock_server.sim.task import Task
+from mock_server.urls import FILE_ROUTE, RESULT_ROUTE
+
+if TYPE_CHECKING:
+    from PIL.Image import Image
+
+RENDERER = Renderer("mirror")  # plain HTTP: a 404 is a real 404
+
+
+class FileHost:
+    def __init__(self, services: Services) -> None:
+        self.links = services.links
+        self.media = services.media
+        self.files = services.files
+
+    def input_image(self, task: Task, image_url: object) -> Image | None:
+        if not isinstance(image_url, str):
+            return None
+        if image_url.startswith("data:"):
+            data = decode_data_url(image_url)
+            return open_image(data) if data is not None else None
+        path = self.files.find(image_url, origin=task.origin)
+        return open_image(path.read_bytes()) if path is not None else None
+
+    async def result(self, request: Request) -> Response:
+        task_id = request.path_params["task_id"]
+        task = self.links.servable(task_id, request.query_params.get("expires"), request.query_params.get("token"))
+        if task is None:
+            return RENDERER.response(ApiError(404, GONE.format(path=request.url.path)))
+        given = orjson.loads(task.param).get("input", {})
+        width, height = frame_size(task.resolution)
+        path = await self.media.get(task_id, lambda: self.input_image(task, given.get("image_url")),
+                                    fallback=(str(given.get("prompt", "")), task_id), width=width,
+                                    height=height, seconds=int(task.duration))
+        return FileResponse(path, media_type="video/mp4")
+
+    async def file(self, request: Request) -> Response:
+        path = self.files.uploads.resolve(request.path_params["path"])
+        if path is None:
+            return RENDERER.response(ApiError(404, GONE.format(path=request.url.path)))
+        return FileResponse(path, media_type=await asyncio.to_thread(image_type, path))
+
+
+def file_routes(services: Services) -> list[Route]:
+    host = FileHost(services)
+    return [Route(RESULT_ROUTE, host.result, methods=["GET"]), Route(FILE_ROUTE, host.file, methods=["GET"])]

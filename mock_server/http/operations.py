@@ -1,0 +1,83 @@
+"""The API's routes: every operation of the spec at its path and method, through the one
+pipeline. This table is all that differs between operations: the service method each calls,
+and its surface (the upload operations answer in the upload envelope variant).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from typing import Any
+
+from starlette.routing import Route
+
+from contracts.api import (
+    CREATE_TASK,
+    FILE_BASE64_UPLOAD,
+    FILE_STREAM_UPLOAD,
+    FILE_URL_UPLOAD,
+    GET_ACCOUNT_CREDITS,
+    GET_DOWNLOAD_URL,
+    GET_TASK_DETAILS,
+    UPLOADS,
+)
+from contracts.validators import RequestValidator
+from mock_server.http.auth import KeyRing
+from mock_server.http.pipeline import Call, OperationEndpoint
+from mock_server.http.readers import MULTIPART, BodyReader, JsonReader, MultipartReader
+from mock_server.http.render import Renderer
+from mock_server.services import Services
+
+BASE64_GROWTH = 4 / 3  # a base64 body is a third larger than the file it carries
+JSON_OVERHEAD = 64 * 1024
+
+
+def service_calls(services: Services) -> Mapping[str, Callable[[Call], Any]]:
+    tasks, links, uploads, settlement = services.tasks, services.links, services.uploads, services.settlement
+    return {
+        CREATE_TASK: lambda call: tasks.create_task(call.api_key, call.body, origin=call.origin,
+                                                    outcome=call.outcome),
+        GET_TASK_DETAILS: lambda call: tasks.get_task_details(call.api_key, call.query["taskId"]),
+        GET_ACCOUNT_CREDITS: lambda call: settlement.balance(call.api_key),
+        GET_DOWNLOAD_URL: lambda call: links.get_download_url(call.api_key, call.body["url"]),
+        FILE_STREAM_UPLOAD: _awaiting(lambda call: uploads.file_stream_upload(call.body, call.file or b"",
+                                                                              origin=call.origin)),
+        FILE_URL_UPLOAD: _awaiting(lambda call: uploads.file_url_upload(call.body, origin=call.origin)),
+        FILE_BASE64_UPLOAD: _awaiting(lambda call: uploads.file_base64_upload(call.body, origin=call.origin)),
+    }
+
+
+def _awaiting(call: Callable[[Call], Any]) -> Callable[[Call], Any]:
+    async def awaited(request: Call) -> Any:
+        return await call(request)
+
+    return awaited
+
+
+def reader_for(validator: RequestValidator, *, max_body_bytes: int, max_upload_bytes: int) -> BodyReader | None:
+    if validator.media_type is None:
+        return None
+    upload = validator.operation.operation_id in UPLOADS
+    if validator.media_type == MULTIPART:
+        return MultipartReader(max_upload_bytes)
+    limit = int(max_upload_bytes * BASE64_GROWTH) + JSON_OVERHEAD if upload else max_body_bytes
+    return JsonReader(limit)
+
+
+def api_routes(services: Services, validators: Mapping[str, RequestValidator], *, keys: KeyRing,
+               policy: str, max_body_bytes: int) -> list[Route]:
+    """One route per operation of the spec, at its path and method."""
+    calls = service_calls(services)
+    missing = sorted(set(validators) - set(calls))
+    if missing:
+        raise RuntimeError(f"the spec has operations the mock does not serve: {missing}")
+    api, upload = Renderer(policy), Renderer(policy, upload=True)
+    return [
+        Route(validator.operation.path,
+              OperationEndpoint(validator, calls[operation_id],
+                                reader=reader_for(validator, max_body_bytes=max_body_bytes,
+                                                  max_upload_bytes=services.uploads.max_file_bytes),
+                                renderer=upload if operation_id in UPLOADS else api, keys=keys,
+                                admission=services.admission, journal=services.requests, clock=services.clock),
+              methods=[validator.operation.method])
+        for operation_id, validator in validators.items()
+    ]

@@ -1,0 +1,123 @@
+"""The one request pipeline, for every operation of the spec:
+
+    authenticate -> admit -> read the body -> validate -> call one service method -> render
+
+Each operation is an `OperationEndpoint` (a plain ASGI app, still routed by Starlette: on
+this hot path Starlette's Request and Response objects cost more than the work itself),
+built once at start-up from the operation's compiled validator, its body reader, its service
+call and the renderer of its surface. Every answer is journaled per key.
+"""
+
+from __future__ import annotations
+
+import inspect
+import time
+from collections.abc import Callable, Mapping
+from typing import Any, NamedTuple
+from urllib.parse import parse_qsl
+
+from starlette.types import Receive, Scope, Send
+
+from contracts.validators import RequestInvalid, RequestValidator
+from mock_server.errors import ApiError
+from mock_server.http.auth import KeyRing
+from mock_server.http.readers import BodyReader
+from mock_server.http.render import Renderer
+from mock_server.services.admission import Admission
+from mock_server.sim.clock import VirtualClock
+from mock_server.sim.lifecycle import Outcome
+from mock_server.store.journal import RequestJournal
+
+SCENARIO_HEADER = b"x-mock-scenario"
+WANTED_HEADERS = frozenset({b"authorization", b"content-type", b"content-length", b"host", SCENARIO_HEADER})
+
+
+class Call(NamedTuple):
+    """What a service call needs from a validated request."""
+
+    api_key: str
+    body: Any
+    file: bytes | None
+    query: Mapping[str, str]
+    outcome: Outcome | None
+    scope: Scope
+    host: str | None
+
+    @property
+    def origin(self) -> str:
+        """The base URL the client used: the URLs the mock mints point back there."""
+        host = self.host
+        if not host:
+            server_host, server_port = self.scope.get("server") or ("127.0.0.1", 80)
+            host = f"{server_host}:{server_port}"
+        return f"{self.scope['scheme']}://{host}{self.scope.get('root_path', '')}"
+
+
+ServiceCall = Callable[[Call], Any]  # returns the answer's `data`, or an awaitable of it
+
+
+class OperationEndpoint:
+    """One spec operation as an ASGI app."""
+
+    def __init__(self, validator: RequestValidator, call: ServiceCall, *, reader: BodyReader | None,
+                 renderer: Renderer, keys: KeyRing, admission: Admission, journal: RequestJournal,
+                 clock: VirtualClock) -> None:
+        self.validator = validator
+        self.operation_id = validator.operation.operation_id
+        self.call = call
+        self.awaits = inspect.iscoroutinefunction(call)
+        self.reader = reader
+        self.renderer = renderer
+        self.keys = keys
+        self.admission = admission
+        self.journal = journal
+        self.clock = clock
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        started = time.perf_counter()
+        headers = {name: value for name, value in scope["headers"] if name in WANTED_HEADERS}
+        api_key = ""
+        code = 200
+        try:
+            api_key = self.keys.authenticate(header(headers, b"authorization"))
+            data = self.call(await self.request(api_key, headers, scope, receive))
+            if self.awaits:
+                data = await data
+            status, raw_headers, body = self.renderer.success(data)
+        except RequestInvalid as exc:
+            code = 422
+            status, raw_headers, body = self.renderer.error(ApiError(422, str(exc)))
+        except ApiError as exc:
+            code = exc.code
+            status, raw_headers, body = self.renderer.error(exc)
+        await send({"type": "http.response.start", "status": status, "headers": raw_headers})
+        await send({"type": "http.response.body", "body": body})
+        self.journal.record(api_key, (self.clock.now_ms(), scope["method"], scope["path"], self.operation_id,
+                                      status, code, round((time.perf_counter() - started) * 1000, 3)))
+
+    async def request(self, api_key: str, headers: Mapping[bytes, bytes], scope: Scope, receive: Receive) -> Call:
+        """Admit the call, then read and validate what it carries."""
+        outcome = self.admission.admit(api_key, self.operation_id, header(headers, SCENARIO_HEADER))
+        body = file = None
+        if self.reader is not None:
+            body, file = await self.reader.read(scope, receive, headers)
+            self.validator.check_body(body)
+        query: Mapping[str, str] = {}
+        if self.validator.query:
+            query = parse_query(scope["query_string"])
+            self.validator.check_query(query)
+        return Call(api_key, body, file, query, outcome, scope, header(headers, b"host"))
+
+
+def header(headers: Mapping[bytes, bytes], name: bytes) -> str | None:
+    value = headers.get(name)
+    return value.decode("latin-1") if value is not None else None
+
+
+def parse_query(raw: bytes) -> dict[str, str]:
+    """The query string as a dict (the last value of a repeated name wins); percent-decoding
+    only when something is encoded, which polling clients' plain task ids never are."""
+    text = raw.decode("latin-1")
+    if "%" in text or "+" in text:
+        return dict(parse_qsl(text, keep_blank_values=True))
+    return dict(pair.partition("=")[::2] for pair in text.split("&") if pair)

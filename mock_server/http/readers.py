@@ -1,0 +1,129 @@
+"""Body readers, chosen by the media type an operation declares: JSON, or multipart form data
+(for the stream upload). Each reads a bounded body and returns what the operation's validator
+checks, plus the file's bytes for an upload. Bad bodies are `ApiError`s, never exceptions
+from a parser.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any, Protocol
+
+import orjson
+from starlette.datastructures import UploadFile
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
+from starlette.types import Receive, Scope
+
+from mock_server.errors import (
+    BODY_MISSING,
+    BODY_NOT_JSON,
+    BODY_NOT_OBJECT,
+    BODY_NOT_UTF8,
+    BODY_TOO_LARGE,
+    FILE_OVER_LIMIT,
+    MULTIPART_INVALID,
+    WRONG_CONTENT_TYPE,
+    ApiError,
+)
+
+MULTIPART = "multipart/form-data"
+JSON = "application/json"
+MAX_FORM_FIELDS = 100  # the spec allows extra fields; a bound keeps parsing cheap
+MULTIPART_OVERHEAD = 64 * 1024  # boundaries and the other fields around a file part
+BINARY = "<binary>"  # what the validator sees of a file part
+
+
+Headers = Mapping[bytes, bytes]  # the request's headers this pipeline reads, raw as ASGI gives them
+
+
+class BodyReader(Protocol):
+    media_type: str
+
+    async def read(self, scope: Scope, receive: Receive, headers: Headers) -> tuple[Any, bytes | None]: ...
+
+
+async def read_body(receive: Receive, declared_length: bytes, limit: int) -> bytes:
+    """The whole body, refusing anything over `limit` bytes without reading it all."""
+    if declared_length.isdigit() and int(declared_length) > limit:
+        raise ApiError(422, BODY_TOO_LARGE.format(limit=limit))
+    chunks: list[bytes] = []
+    size = 0
+    more = True
+    while more:
+        message = await receive()
+        if message["type"] == "http.disconnect":
+            raise ApiError(422, BODY_MISSING)
+        chunk = message.get("body", b"")
+        size += len(chunk)
+        if size > limit:
+            raise ApiError(422, BODY_TOO_LARGE.format(limit=limit))
+        chunks.append(chunk)
+        more = message.get("more_body", False)
+    return b"".join(chunks)
+
+
+def require_media_type(headers: Headers, expected: str) -> None:
+    content_type = headers.get(b"content-type", b"").decode("latin-1")
+    if content_type.split(";", 1)[0].strip().lower() != expected:
+        raise ApiError(422, WRONG_CONTENT_TYPE.format(expected=expected, got=content_type or "none"))
+
+
+def parse_json(raw: bytes) -> Any:
+    if not raw.strip():
+        raise ApiError(422, BODY_MISSING)
+    try:
+        return orjson.loads(raw)  # rejects invalid UTF-8, NaN and trailing garbage too
+    except orjson.JSONDecodeError as exc:
+        try:
+            raw.decode("utf-8")
+        except UnicodeDecodeError as bad_text:
+            raise ApiError(422, BODY_NOT_UTF8.format(reason=bad_text.reason)) from exc
+        raise ApiError(422, BODY_NOT_JSON.format(reason=exc.msg)) from exc
+
+
+def parse_json_object(raw: bytes) -> dict[str, Any]:
+    """An optional JSON object body (the control API's): empty means {}."""
+    if not raw.strip():
+        return {}
+    body = parse_json(raw)
+    if not isinstance(body, dict):
+        raise ApiError(422, BODY_NOT_OBJECT)
+    return body
+
+
+class JsonReader:
+    media_type = JSON
+
+    def __init__(self, limit: int) -> None:
+        self.limit = limit
+
+    async def read(self, scope: Scope, receive: Receive, headers: Headers) -> tuple[Any, None]:
+        require_media_type(headers, JSON)
+        return parse_json(await read_body(receive, headers.get(b"content-length", b""), self.limit)), None
+
+
+class MultipartReader:
+    """Form fields (strings) for the validator, and the `file` part's bytes (at most `limit`)."""
+
+    media_type = MULTIPART
+
+    def __init__(self, limit: int, file_field: str = "file") -> None:
+        self.limit = limit
+        self.file_field = file_field
+
+    async def read(self, scope: Scope, receive: Receive, headers: Headers) -> tuple[dict[str, Any], bytes | None]:
+        require_media_type(headers, MULTIPART)
+        declared = headers.get(b"content-length", b"")
+        if declared.isdigit() and int(declared) > self.limit + MULTIPART_OVERHEAD:
+            raise ApiError(422, FILE_OVER_LIMIT.format(limit=self.limit))
+        try:
+            form = await Request(scope, receive).form(max_files=2, max_fields=MAX_FORM_FIELDS)
+        except HTTPException as exc:  # Starlette's parser: malformed, or too many parts
+            raise ApiError(422, MULTIPART_INVALID.format(reason=exc.detail)) from exc
+        fields: dict[str, Any] = {key: value for key, value in form.items() if isinstance(value, str)}
+        upload = form.get(self.file_field)
+        if not isinstance(upload, UploadFile):
+            return fields, None
+        fields[self.file_field] = BINARY
+        return fields, await upload.read(self.limit + 1)

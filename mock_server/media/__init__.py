@@ -1,0 +1,1 @@
+"""Result media: images sniffed and decoded, videos rendered with PyAV, renders cached on disk."""

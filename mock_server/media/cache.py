@@ -1,0 +1,65 @@
+"""Rendered results by task id on disk, within a byte budget (least recently used out).
+
+Rendering runs in a worker thread, once per task, a few at a time.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+from collections.abc import Callable
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from mock_server.media.video import render_mp4, test_card
+
+if TYPE_CHECKING:
+    from PIL import Image
+
+RENDER_CONCURRENCY = 2
+
+
+class MediaCache:
+    """Rendered videos by task id under `root`, within `max_bytes` (least recently used out)."""
+
+    def __init__(self, root: Path, max_bytes: int) -> None:
+        self.root = root
+        self.max_bytes = max_bytes
+        self.root.mkdir(parents=True, exist_ok=True)
+        self._locks: dict[str, asyncio.Lock] = {}
+        self._slots: asyncio.Semaphore | None = None
+
+    def path(self, key: str) -> Path:
+        return self.root / f"{key}.mp4"
+
+    async def get(self, key: str, load_image: Callable[[], Image.Image | None], *, fallback: tuple[str, str],
+                  width: int, height: int, seconds: int) -> Path:
+        """The cached render of `key`, rendering it first (once, in a worker thread) if needed:
+        `load_image` (reading and decoding the input) runs in that thread too."""
+        target = self.path(key)
+        lock = self._locks.setdefault(key, asyncio.Lock())
+        async with lock:
+            if not target.exists():
+                if self._slots is None:
+                    self._slots = asyncio.Semaphore(RENDER_CONCURRENCY)
+
+                def render() -> None:
+                    source = load_image() or test_card(width, height, *fallback)
+                    render_mp4(source, width=width, height=height, seconds=seconds, target=target)
+
+                async with self._slots:
+                    await asyncio.to_thread(render)
+                self.evict(keep=target)
+        self._locks.pop(key, None)
+        os.utime(target)  # recently used
+        return target
+
+    def evict(self, *, keep: Path | None = None) -> None:
+        renders = sorted(self.root.glob("*.mp4"), key=lambda path: path.stat().st_mtime)
+        total = sum(path.stat().st_size for path in renders)
+        for path in renders:
+            if total <= self.max_bytes:
+                break
+            if path != keep:
+                total -= path.stat().st_size
+                path.unlink(missing_ok=True)

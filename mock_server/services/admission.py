@@ -1,0 +1,121 @@
+"""Admission: what may refuse a call, and which outcome a caller asked for, in one place.
+
+Before a body is read: maintenance (for operations that document 455), a call scenario from
+the `X-Mock-Scenario` header or the key's queue, and the rate limit. Once a createTask body
+is valid: a prompt marker, switched-off features, and the task outcome asked for by header,
+marker or queue (a queued task outcome belongs to the next task actually created).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+from contracts.api import CREATE_TASK, GET_TASK_DETAILS
+from mock_server.errors import (
+    CREATE_RATE_LIMITED,
+    FEATURE_DISABLED,
+    MAINTENANCE,
+    QUERY_RATE_LIMITED,
+    SCENARIO_NOT_DOCUMENTED,
+    SCENARIO_NOT_FOR_OPERATION,
+    ApiError,
+)
+from mock_server.sim import scenarios
+from mock_server.sim.clock import VirtualClock
+from mock_server.sim.lifecycle import Outcome
+from mock_server.sim.ratelimit import Rate, RateLimiter, retry_after
+
+MAINTENANCE_CODE = 455
+
+
+@dataclass
+class Toggles:
+    """Switches the control API may flip at run time."""
+
+    maintenance: bool = False
+    disabled_features: set[str] = field(default_factory=set)
+
+
+class Admission:
+    def __init__(self, *, clock: VirtualClock, documented: Mapping[str, frozenset[int]],
+                 create_rate: Rate | None, query_rate: Rate | None, maintenance: bool = False,
+                 disabled_features: tuple[str, ...] = ()) -> None:
+        self.toggles = Toggles(maintenance, set(disabled_features))
+        self._queue = scenarios.OutcomeQueue()
+        self._documented = documented
+        self._limits = {CREATE_TASK: RateLimiter(create_rate, clock.now_ms),
+                        GET_TASK_DETAILS: RateLimiter(query_rate, clock.now_ms)}
+
+    def admit(self, api_key: str, operation_id: str, header: str | None) -> Outcome | None:
+        """Refuse the call (maintenance, a call scenario, the rate limit) or let it in; returns
+        the task outcome the header asked for, if any."""
+        documented = self._documented.get(operation_id, frozenset())
+        if self.toggles.maintenance and MAINTENANCE_CODE in documented:
+            raise ApiError(MAINTENANCE_CODE, MAINTENANCE)
+        scenario = (scenarios.parse(header, "X-Mock-Scenario") if header is not None
+                    else self._queue.pop(api_key, operation_id, calls=True))
+        if scenario is not None:
+            if scenario.is_call_outcome:
+                error = scenario.error(rate_limit_status=429 if operation_id == CREATE_TASK else None)
+                if error.code not in documented:
+                    raise ApiError(422, SCENARIO_NOT_DOCUMENTED.format(
+                        name=scenario.name, code=error.code, operation=operation_id))
+                raise error
+            if operation_id != CREATE_TASK:
+                raise ApiError(422, SCENARIO_NOT_FOR_OPERATION.format(name=scenario.name))
+        self._limit(api_key, operation_id)
+        return scenario.outcome() if scenario is not None else None
+
+    def _limit(self, api_key: str, operation_id: str) -> None:
+        limiter = self._limits.get(operation_id)
+        rate = limiter.rate if limiter is not None else None
+        if limiter is None or rate is None:
+            return
+        wait = limiter.take(api_key)
+        if wait is None:
+            return
+        headers = {"Retry-After": retry_after(wait)}
+        seconds = f"{rate.seconds:g}"
+        if operation_id == CREATE_TASK:  # upstream: a real HTTP 429, and nothing is queued
+            raise ApiError(429, CREATE_RATE_LIMITED.format(count=rate.count, seconds=seconds),
+                           http_status=429, headers=headers)
+        raise ApiError(429, QUERY_RATE_LIMITED.format(count=rate.count, seconds=seconds), headers=headers)
+
+    def task_outcome(self, asked: Outcome | None, prompt: object) -> Outcome | None:
+        """The outcome a valid createTask asked for by header or prompt marker; a marker naming
+        a call outcome refuses the call."""
+        marked = scenarios.from_prompt(prompt)
+        if marked is None:
+            return asked
+        if marked.is_call_outcome:
+            raise marked.error(rate_limit_status=429)
+        return asked or marked.outcome()
+
+    def take_queued_outcome(self, api_key: str) -> Outcome | None:
+        """The key's next queued task outcome: taken only once a task is being created."""
+        queued = self._queue.pop(api_key, CREATE_TASK, calls=False)
+        return queued.outcome() if queued is not None else None
+
+    def check_features(self, values: Mapping[str, str]) -> None:
+        """505 when a requested `field=value` is switched off."""
+        if self.toggles.disabled_features:
+            for name, value in values.items():
+                if f"{name}={value}" in self.toggles.disabled_features:
+                    raise ApiError(505, FEATURE_DISABLED.format(name=name, value=value))
+
+    # -- control ----------------------------------------------------------------------------
+
+    def enqueue(self, api_key: str, operation_id: str, scenario: scenarios.Scenario, times: int) -> None:
+        self._queue.push(api_key, operation_id, scenario, times)
+
+    def queued(self, api_key: str) -> dict[str, list[str]]:
+        return self._queue.pending(api_key)
+
+    def clear_queue(self, api_key: str | None = None) -> None:
+        self._queue.clear(api_key)
+
+    def reset(self, api_key: str | None = None) -> None:
+        self._queue.clear(api_key)
+        for limiter in self._limits.values():
+            limiter.reset(api_key)

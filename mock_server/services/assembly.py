@@ -1,0 +1,125 @@
+"""The services of one mock, built from its settings: each receives only what it needs.
+
+`Services.build` is the composition root below HTTP; `lifespan()` runs the scheduler and
+releases what the mock opened (its store, its temporary data directory) when it stops.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import tempfile
+import time
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+
+from contracts.api import CREATE_TASK
+from contracts.spec import operation, operations
+from mock_server.delivery.callbacks import CallbackDispatcher, CallbackPolicy
+from mock_server.media.cache import MediaCache
+from mock_server.services.accounts import Accounts
+from mock_server.services.admission import Admission
+from mock_server.services.links import ResultLinks
+from mock_server.services.scheduler import Scheduler
+from mock_server.services.settlement import Settlement
+from mock_server.services.tasks import TaskService
+from mock_server.services.uploads import UploadService
+from mock_server.settings import Settings
+from mock_server.sim.clock import VirtualClock
+from mock_server.sim.ratelimit import Rate
+from mock_server.sim.timelines import Timelines
+from mock_server.store.base import TaskStore
+from mock_server.store.journal import RequestJournal
+from mock_server.store.memory import MemoryTaskStore
+from mock_server.store.sqlite import SqliteTaskStore
+from mock_server.store.uploads import OfflineFiles, UploadStore
+
+
+def open_store(settings: Settings) -> TaskStore:
+    return SqliteTaskStore(settings.db) if settings.db else MemoryTaskStore()
+
+
+def start_clock(settings: Settings, store: TaskStore) -> VirtualClock:
+    """Real time (or --epoch-ms), but never before the virtual time a stored run had reached:
+    a task that ended before a restart stays ended."""
+    start = settings.epoch_ms if settings.epoch_ms is not None else int(time.time() * 1000)
+    return VirtualClock(start_ms=max(start, store.load_clock() or 0), speed=settings.speed)
+
+
+@dataclass
+class Services:
+    clock: VirtualClock
+    admission: Admission
+    accounts: Accounts
+    settlement: Settlement
+    tasks: TaskService
+    links: ResultLinks
+    uploads: UploadService
+    dispatcher: CallbackDispatcher
+    scheduler: Scheduler
+    requests: RequestJournal
+    media: MediaCache
+    files: OfflineFiles
+    _store: TaskStore
+    _owned: contextlib.ExitStack
+
+    @classmethod
+    def build(cls, settings: Settings, *, clock: VirtualClock | None = None, store: TaskStore | None = None,
+              transport: httpx.AsyncBaseTransport | None = None) -> Services:
+        owned = contextlib.ExitStack()
+        if store is None:
+            store = open_store(settings)
+            owned.callback(store.close)
+        clock = clock or start_clock(settings, store)
+        if settings.data_dir:
+            data_dir = Path(settings.data_dir)
+        else:
+            data_dir = Path(owned.enter_context(tempfile.TemporaryDirectory(prefix="apikley-mock-")))
+        timelines = Timelines(settings.seed)
+        accounts = Accounts(store, initial_balance=settings.initial_balance, prices=settings.prices)
+        admission = Admission(clock=clock, documented={op.operation_id: op.statuses for op in operations()},
+                              create_rate=Rate.parse(settings.create_rate_limit),
+                              query_rate=Rate.parse(settings.query_rate_limit),
+                              maintenance=settings.maintenance, disabled_features=settings.disabled_features)
+        dispatcher = CallbackDispatcher(
+            CallbackPolicy(max_attempts=settings.callback_max_attempts,
+                           backoff_seconds=settings.callback_backoff_seconds,
+                           allow_hosts=settings.callback_allow_hosts, hmac_key=settings.webhook_hmac_key),
+            clock=clock, journal=store.deliveries, transport=transport)
+        settlement = Settlement(store=store, clock=clock, timelines=timelines, accounts=accounts,
+                                dispatcher=dispatcher)
+        tasks = TaskService(store=store, clock=clock, timelines=timelines, accounts=accounts, admission=admission,
+                            settlement=settlement, input_defaults=operation(CREATE_TASK).input_defaults(),
+                            record_ttl_seconds=settings.record_ttl_seconds)
+        links = ResultLinks(tasks=tasks, clock=clock, seed=settings.seed,
+                            result_ttl_seconds=settings.result_ttl_seconds,
+                            link_ttl_seconds=settings.download_url_ttl_seconds)
+        # Half the disk budget for uploads, half for rendered results (which can be rendered again).
+        upload_store = UploadStore(data_dir / "uploads", clock=clock, ttl_seconds=settings.upload_ttl_seconds,
+                                   max_file_bytes=settings.max_upload_bytes,
+                                   max_total_bytes=settings.max_data_bytes // 2)
+        files = OfflineFiles(upload_store, Path(settings.files_dir) if settings.files_dir else None)
+        return cls(clock=clock, admission=admission, accounts=accounts, settlement=settlement, tasks=tasks,
+                   links=links, uploads=UploadService(store=upload_store, files=files, clock=clock,
+                                                      transport=transport),
+                   dispatcher=dispatcher, scheduler=Scheduler(settlement=settlement, dispatcher=dispatcher,
+                                                              store=store, clock=clock),
+                   requests=RequestJournal(settings.journal_size),
+                   media=MediaCache(data_dir / "results", settings.max_data_bytes // 2), files=files,
+                   _store=store, _owned=owned)
+
+    def reset(self, api_key: str | None = None) -> None:
+        """Forget everything, or one key's tasks, balance, queue, limits and journals."""
+        self._store.clear(api_key)
+        self.admission.reset(api_key)
+        self.requests.clear(api_key)
+        self.dispatcher.clear(api_key)
+        self.settlement.forget_missing()
+
+    @contextlib.asynccontextmanager
+    async def lifespan(self) -> AsyncIterator[None]:
+        with self._owned:
+            async with self.scheduler.running():
+                yield

@@ -1,0 +1,53 @@
+"""The scheduler: what happens as virtual time passes, without a request asking.
+
+Every tick settles the ends that have fallen due, starts due callback deliveries and
+persists the clock. It runs for the app's lifespan; control calls that move time or change a
+task tick at once, so advancing the clock delivers callbacks.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator
+
+from mock_server.delivery.callbacks import CallbackDispatcher
+from mock_server.services.settlement import Settlement
+from mock_server.sim.clock import VirtualClock
+from mock_server.store.base import TaskStore
+
+TICK_SECONDS = 0.02
+
+
+class Scheduler:
+    def __init__(self, *, settlement: Settlement, dispatcher: CallbackDispatcher, store: TaskStore,
+                 clock: VirtualClock, every_seconds: float = TICK_SECONDS) -> None:
+        self._settlement = settlement
+        self._dispatcher = dispatcher
+        self._store = store
+        self._clock = clock
+        self._every = every_seconds
+
+    def tick(self) -> None:
+        self._settlement.settle()
+        self._dispatcher.pump()
+        self._store.save_clock(self._clock.now_ms())
+
+    @contextlib.asynccontextmanager
+    async def running(self) -> AsyncIterator[None]:
+        """Tick in the background until the block ends; then stop deliveries in flight."""
+
+        async def loop() -> None:
+            while True:
+                self.tick()
+                await asyncio.sleep(self._every)
+
+        ticker = asyncio.create_task(loop())
+        try:
+            yield
+        finally:
+            ticker.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await ticker
+            await self._dispatcher.aclose()
+            self._store.save_clock(self._clock.now_ms())

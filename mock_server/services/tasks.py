@@ -1,0 +1,118 @@
+"""Tasks: createTask and Get Task Details, and steering a task from the control API.
+
+A task is stored once, as acknowledged; its state at any instant is derived from its
+timeline and the clock, so reading never changes it and terminal states never change.
+"""
+
+from __future__ import annotations
+
+import gc
+from collections.abc import Iterator, Mapping
+from typing import Any
+
+import orjson
+
+from contracts.lifecycle import TERMINAL
+from mock_server.errors import RECORD_NOT_FOUND, TASK_ENDED, ApiError
+from mock_server.services.accounts import Accounts
+from mock_server.services.admission import Admission
+from mock_server.services.settlement import Settlement
+from mock_server.sim.clock import VirtualClock
+from mock_server.sim.ids import TaskIdGenerator
+from mock_server.sim.lifecycle import Outcome
+from mock_server.sim.records import task_record
+from mock_server.sim.scenarios import forced
+from mock_server.sim.task import Task
+from mock_server.sim.timelines import Timelines
+from mock_server.store.base import TaskStore
+
+DEFAULT_OUTCOME = Outcome()
+GC_FREEZE_EVERY = 1000
+
+
+class TaskService:
+    def __init__(self, *, store: TaskStore, clock: VirtualClock, timelines: Timelines, accounts: Accounts,
+                 admission: Admission, settlement: Settlement, input_defaults: Mapping[str, Any],
+                 record_ttl_seconds: float) -> None:
+        self._store = store
+        self._clock = clock
+        self.timeline = timelines
+        self._accounts = accounts
+        self._admission = admission
+        self._settlement = settlement
+        self._defaults = input_defaults
+        self._record_ttl_ms = record_ttl_seconds * 1000
+        self._ids = TaskIdGenerator(clock.now_ms, last_issued=store.last_id_number())
+        self._created = 0
+
+    def create_task(self, api_key: str, body: dict[str, Any], *, origin: str,
+                    outcome: Outcome | None = None) -> dict[str, Any]:
+        given = body.get("input", {})
+        outcome = self._admission.task_outcome(outcome, given.get("prompt"))
+        resolution = given.get("resolution", self._defaults["resolution"])
+        duration = given.get("duration", self._defaults["duration"])
+        self._admission.check_features({"resolution": resolution, "duration": duration})
+        cost = self._accounts.price(resolution, duration)
+        self._settlement.settle()  # refunds due by now count towards the balance
+        self._accounts.charge(api_key, cost)
+        outcome = outcome or self._admission.take_queued_outcome(api_key)
+        now = self._clock.now_ms()
+        task = Task(self._ids.next_id(now), api_key, body["model"], orjson.dumps(body).decode(),
+                    resolution, duration, body.get("callBackUrl"), now, origin, cost,
+                    outcome or DEFAULT_OUTCOME)
+        self._store.add(task)
+        self._settlement.watch(task)
+        self._created += 1
+        if self._created % GC_FREEZE_EVERY == 0:
+            # Stored tasks live until reset; freezing them keeps full GC passes (and the p99
+            # latency they cause) from growing with the store.
+            gc.freeze()
+        return {"taskId": task.task_id}
+
+    def get_task_details(self, api_key: str, task_id: str) -> dict[str, Any]:
+        task = self.owned_task(api_key, task_id)
+        return task_record(task, self.timeline(task), self._clock.now_ms())
+
+    def owned_task(self, api_key: str | None, task_id: str) -> Task:
+        """The task, if it exists for this key (any key when None) and its record has not
+        expired (record_ttl_seconds): else recordInfo is null."""
+        task = self._store.get(task_id)
+        if task is None or (api_key is not None and task.api_key != api_key):
+            raise ApiError(422, RECORD_NOT_FOUND)
+        if self._clock.now_ms() > task.created_ms + self._record_ttl_ms:
+            raise ApiError(422, RECORD_NOT_FOUND)
+        return task
+
+    def find(self, task_id: str) -> Task | None:
+        """The stored task, whoever owns it, expired or not."""
+        return self._store.get(task_id)
+
+    def tasks(self, api_key: str | None = None) -> Iterator[Task]:
+        return self._store.tasks(api_key)
+
+    def count(self) -> int:
+        return self._store.count()
+
+    def is_settled(self, task: Task) -> bool:
+        return self._store.is_settled(task.task_id)
+
+    def record(self, task: Task) -> dict[str, Any]:
+        """The task's record now, as Get Task Details would answer it."""
+        return task_record(task, self.timeline(task), self._clock.now_ms())
+
+    def set_outcome(self, task_id: str, outcome: Outcome) -> Task:
+        task = self.owned_task(None, task_id)
+        if self.timeline(task).at(self._clock.now_ms()).state in TERMINAL:
+            raise ApiError(422, TASK_ENDED.format(task_id=task_id))
+        changed = task._replace(outcome=outcome)
+        self._store.update(changed)
+        self._settlement.watch(changed)
+        self._settlement.settle()
+        return changed
+
+    def force_state(self, task_id: str, state: str) -> Task:
+        task = self.owned_task(None, task_id)
+        return self.set_outcome(task_id, forced(task.outcome, state, self._clock.now_ms()))
+
+    def redeliver(self, task_id: str) -> None:
+        self._settlement.redeliver(self.owned_task(None, task_id))

@@ -1,0 +1,74 @@
+"""One pipeline for every operation: uploads get what the API operations get (scenarios,
+the request journal, the status policy), answers end with a newline, and the control API
+renders its errors with the same renderer."""
+
+from __future__ import annotations
+
+import base64
+import io
+
+import httpx
+from PIL import Image
+
+from tests.conftest import API_KEY, RunningMock, control_for, start_mock
+
+B64 = "/api/file-base64-upload"
+
+
+def png_base64() -> str:
+    buffer = io.BytesIO()
+    Image.new("RGB", (8, 8), (10, 20, 30)).save(buffer, format="PNG")
+    return base64.b64encode(buffer.getvalue()).decode()
+
+
+def test_a_call_scenario_on_an_upload_answers_the_upload_envelope(mock: RunningMock) -> None:
+    response = mock.client.post(B64, json={"base64Data": png_base64(), "uploadPath": "x"},
+                                headers={"X-Mock-Scenario": "server-error"})
+    assert response.status_code == 200
+    assert response.json() == {"success": False, "code": 500, "msg": "Internal server error"}
+
+
+def test_a_code_an_upload_does_not_document_is_refused_as_a_400(mock: RunningMock) -> None:
+    payload = mock.client.post(B64, json={"base64Data": png_base64(), "uploadPath": "x"},
+                               headers={"X-Mock-Scenario": "maintenance"}).json()
+    assert payload["success"] is False and payload["code"] == 400 and "does not document" in payload["msg"]
+
+
+def test_queued_upload_outcome_then_normal(mock: RunningMock) -> None:
+    control_for(mock).queue("unauthorized", operation="file-base64-upload")
+    body = {"base64Data": png_base64(), "uploadPath": "x"}
+    assert mock.client.post(B64, json=body).json()["code"] == 401
+    assert mock.client.post(B64, json=body).json()["success"] is True
+
+
+def test_maintenance_leaves_uploads_alone(mock: RunningMock) -> None:
+    control_for(mock).toggles(maintenance=True)
+    assert mock.client.get("/api/v1/chat/credit").json()["code"] == 455
+    assert mock.client.post(B64, json={"base64Data": png_base64(), "uploadPath": "x"}).json()["success"] is True
+
+
+def test_uploads_are_journaled_like_every_call(mock: RunningMock) -> None:
+    mock.client.post(B64, json={"base64Data": "not base64!", "uploadPath": "x"})
+    entries = control_for(mock).requests()
+    assert [(e["path"], e["operationId"], e["code"]) for e in entries] == [(B64, "file-base64-upload", 400)]
+
+
+def test_upload_errors_mirror_their_code_under_the_mirror_policy() -> None:
+    for mock in start_mock(status_policy="mirror"):
+        response = mock.client.post(B64, json={"uploadPath": "x"})
+        assert response.status_code == 400
+        assert response.json()["msg"] == "Missing required parameter: base64Data"
+
+
+def test_every_json_answer_ends_with_a_newline(mock: RunningMock) -> None:
+    answers = [mock.client.get("/api/v1/chat/credit"), mock.client.get("/api/v1/jobs/recordInfo"),
+               mock.client.post(B64, json={}), httpx.get(f"{mock.base_url}/__mock__/clock"),
+               httpx.get(f"{mock.base_url}/nothing/here")]
+    assert all(answer.content.endswith(b"}\n") for answer in answers), [a.content[-5:] for a in answers]
+
+
+def test_control_api_errors_use_the_one_renderer(mock: RunningMock) -> None:
+    response = httpx.put(f"{mock.base_url}/__mock__/keys/{API_KEY}/balance", json={"balance": -1})
+    assert response.status_code == 422
+    assert response.json() == {"code": 422, "msg": "balance: must be a number >= 0", "data": None}
+    assert response.headers["content-length"] == str(len(response.content))
