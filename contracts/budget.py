@@ -1,7 +1,9 @@
 """The billable-call cap, enforced where requests are sent (an httpx transport), not estimated.
 
 Only a schema-valid createTask carrying the run's API key can cost credits upstream, so only
-those count; the one that would pass the cap is refused before it leaves the machine.
+those count; the one that would pass the cap is refused before it leaves the machine. What is
+reported as billable is what the server accepted (it answered a taskId): a refused call, for a
+wrong key or an empty balance, cost nothing.
 """
 
 from __future__ import annotations
@@ -31,21 +33,37 @@ def is_billable(request: httpx.Request, api_key: str) -> bool:
     return validator.accepts(body)
 
 
+def accepted(response: httpx.Response) -> bool:
+    """The server took the task: code 200 and a taskId in the envelope."""
+    try:
+        answer = json.loads(response.content)
+    except ValueError:
+        return False
+    data = answer.get("data") if isinstance(answer, dict) else None
+    return answer.get("code") == 200 and isinstance(data, dict) and bool(data.get("taskId"))
+
+
 class BillableGuard(httpx.BaseTransport):
     def __init__(self, inner: httpx.BaseTransport, *, api_key: str, max_billable: int) -> None:
         self.inner = inner
         self.api_key = api_key
         self.max_billable = max_billable
-        self.billable_calls = 0
+        self.billable_sent = 0
+        self.billable_accepted = 0
 
     def handle_request(self, request: httpx.Request) -> httpx.Response:
         request.read()
-        if is_billable(request, self.api_key):
-            if self.billable_calls >= self.max_billable:
-                raise BudgetExceeded(f"refused to send billable call #{self.billable_calls + 1}: "
-                                     f"--max-billable is {self.max_billable}")
-            self.billable_calls += 1
-        return self.inner.handle_request(request)
+        if not is_billable(request, self.api_key):
+            return self.inner.handle_request(request)
+        if self.billable_sent >= self.max_billable:
+            raise BudgetExceeded(f"refused to send billable call #{self.billable_sent + 1}: "
+                                 f"--max-billable is {self.max_billable}")
+        self.billable_sent += 1
+        response = self.inner.handle_request(request)
+        response.read()
+        if accepted(response):
+            self.billable_accepted += 1
+        return response
 
     def close(self) -> None:
         self.inner.close()

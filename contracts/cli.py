@@ -8,6 +8,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from contracts.engine import RunOptions, run_contract
+from contracts.progress import PhaseProgress
 from contracts.recorded import RecordingError, check_body_file, check_exchanges, load_exchanges
 from contracts.report import Report
 from contracts.webhook import check_webhook
@@ -85,19 +86,15 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"apikley-contract: {exc}", file=sys.stderr)
         return 2
 
-    def show(event: str, check: str, detail: str) -> None:
-        if event == "phase":
-            print(f"== {check}", flush=True)
-        elif event == "failed":
-            print(f"  FAILED {check}: {detail}", flush=True)
-
-    report = run_contract(options, listener=show)
+    with PhaseProgress() as progress:
+        report = run_contract(options, listener=progress)
     print_report(report)
     if args.report:
         args.report.write_text(report.to_json(), encoding="utf-8")
     if args.junit:
         report.write_junit(args.junit)
-    print(f"\nbillable calls made: {report.billable_calls}")
+    print(f"\nbillable calls made: {report.billable_calls} (createTask calls the server accepted with a "
+          f"taskId; {report.billable_sent} schema-valid createTask sent in all)")
     print(f"{sum(report.passed.values())} checks passed, {len(report.failures)} failed")
     return 0 if report.ok else 1
 

@@ -26,7 +26,7 @@ from contracts.api import (
 from contracts.budget import BudgetExceeded
 from contracts.checks import CheckFailed, expect_code, random_task_id
 from contracts.receiver import CallbackReceiver
-from contracts.report import Failure, Report
+from contracts.report import Failure, Report, curl
 from contracts.run import ContractRun, Listener, RunOptions, Waiter
 from contracts.spec import operation, spec_path
 from contracts.tasks import check_task
@@ -46,6 +46,26 @@ def valid_body(callback_url: str | None) -> dict[str, Any]:
     if callback_url:
         body["callBackUrl"] = callback_url
     return body
+
+
+KEY_REFUSED = ("every request with --api-key was refused for auth (code 401); check the key. "
+               "The run stopped: no other check can pass without it.")
+
+
+def probe_key(run: ContractRun) -> bool:
+    """The run's key is accepted; with a refused key every other check would only report 401s."""
+    response = run.api("GET", CREDIT_PATH)
+    try:
+        code = response.json().get("code")
+    except (ValueError, AttributeError):
+        code = None
+    if code == 401:
+        run.report.failures.append(Failure("api_key", "the server to accept --api-key", KEY_REFUSED,
+                                           curl(response.request, run.options.api_key)))
+        return False
+    run.report.passed["api_key"] += 1
+    run.listener("passed", "api_key", "")
+    return True
 
 
 def probe_auth(run: ContractRun) -> None:
@@ -135,6 +155,10 @@ def run_contract(options: RunOptions, *, transport: httpx.BaseTransport | None =
     run = ContractRun(options, transport=transport, listener=listener, waiter=waiter)
     listener = run.listener
     try:
+        listener("phase", "api key", "")
+        if not probe_key(run):
+            listener("stopped", "api_key", KEY_REFUSED)
+            return run.report
         for name, step in (("auth", probe_auth), ("validation", probe_validation),
                            ("unknown task", probe_unknown_task)):
             listener("phase", name, "")
@@ -152,6 +176,7 @@ def run_contract(options: RunOptions, *, transport: httpx.BaseTransport | None =
         run.report.failures.append(Failure("budget", f"at most {options.billable_cap} billable calls",
                                            str(exc), ""))
     finally:
-        run.report.billable_calls = run.guard.billable_calls
+        run.report.billable_calls = run.guard.billable_accepted
+        run.report.billable_sent = run.guard.billable_sent
         run.close()
     return run.report

@@ -27,7 +27,8 @@ class Failure:
 class Report:
     failures: list[Failure] = field(default_factory=list)
     passed: Counter[str] = field(default_factory=Counter)
-    billable_calls: int = 0
+    billable_calls: int = 0  # schema-valid createTask calls the server accepted (answered a taskId)
+    billable_sent: int = 0  # schema-valid createTask calls sent, accepted or not
 
     @property
     def ok(self) -> bool:
@@ -35,14 +36,14 @@ class Report:
 
     def summary(self) -> str:
         lines = [f"{sum(self.passed.values())} checks passed, {len(self.failures)} failed; "
-                 f"billable calls: {self.billable_calls}"]
+                 f"billable calls (accepted by the server): {self.billable_calls}"]
         for failure in self.failures:
             lines += [f"{failure.check}: expected {failure.expected}; got {failure.got}",
                       f"  reproduce: {failure.reproducer}"]
         return "\n".join(lines)
 
     def to_json(self) -> str:
-        return json.dumps({"ok": self.ok, "billableCalls": self.billable_calls,
+        return json.dumps({"ok": self.ok, "billableCalls": self.billable_calls, "billableSent": self.billable_sent,
                            "passed": dict(self.passed), "failures": [asdict(f) for f in self.failures]},
                           indent=2)
 

@@ -123,6 +123,7 @@ def check_task(run: ContractRun, body: dict[str, Any], receiver: CallbackReceive
         if previous is not None:
             run.verify("transitions", _forward, previous, record, request=polled.request)
         previous = record
+        run.listener("progress", "lifecycle", f"{task_id} {record['state']}")
         if record["state"] in TERMINAL:
             break
         run.waiter.wait(delay)

@@ -15,6 +15,7 @@ from starlette.responses import Response
 
 from contracts.validators import request_validators
 from mock_server.errors import ApiError
+from mock_server.http.access_log import AccessLog
 from mock_server.http.auth import KeyRing
 from mock_server.http.control import control_routes
 from mock_server.http.dispatch import OperationDispatch
@@ -33,7 +34,8 @@ def create_app(settings: Settings | None = None, *, clock: VirtualClock | None =
     services = Services.build(settings, clock=clock, store=store, transport=transport)
     renderer = Renderer(settings.status_policy)
     operations = api_routes(services, request_validators(), keys=KeyRing(settings.api_keys),
-                            policy=settings.status_policy, max_body_bytes=settings.max_body_bytes)
+                            policy=settings.status_policy, max_body_bytes=settings.max_body_bytes,
+                            public_url=settings.public_url)
     routes = [*operations, *control_routes(services, settings.admin_token), *file_routes(services)]
 
     async def routing(request: Request, exc: Exception) -> Response:
@@ -51,7 +53,10 @@ def create_app(settings: Settings | None = None, *, clock: VirtualClock | None =
         async with services.lifespan():
             yield
 
-    app = Starlette(routes=routes, lifespan=lifespan, middleware=[Middleware(OperationDispatch, routes=operations)],
+    middleware = [Middleware(OperationDispatch, routes=operations)]
+    if settings.access_log:
+        middleware.insert(0, Middleware(AccessLog))
+    app = Starlette(routes=routes, lifespan=lifespan, middleware=middleware,
                     exception_handlers={HTTPException: routing, ApiError: refused, Exception: crashed})
     gc.freeze()  # start-up objects (spec, validators) live forever: keep the GC off them
     app.state.services = services

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import argparse
+import logging
 import shlex
 import sys
 from collections.abc import Sequence
 from pathlib import Path
 
 from contracts.api import CREATE_TASK_PATH, TASK_DETAILS_PATH
+from mock_server.net import is_loopback
 from mock_server.settings import STATUS_POLICIES, Settings, SettingsError, load_settings
 
 EXAMPLE_BODY = ('{"model": "bytedance/v1-pro-fast-image-to-video", '
@@ -20,8 +22,13 @@ def parser() -> argparse.ArgumentParser:
     root = argparse.ArgumentParser(prog="apikley-mock", description=__doc__)
     commands = root.add_subparsers(dest="command", required=True)
     serve = commands.add_parser("serve", help="run the mock server")
-    serve.add_argument("--host", help="interface to bind (default 127.0.0.1)")
+    serve.add_argument("--host", help="interface to bind (default 127.0.0.1; 0.0.0.0 exposes the mock)")
     serve.add_argument("--port", type=int, help="port (default 8000; 0 picks a free one)")
+    serve.add_argument("--public-url", dest="public_url", metavar="URL",
+                       help="base of every URL the mock mints, e.g. https://apikley-mock.test "
+                            "(default: the base URL each client used)")
+    serve.add_argument("--access-log", dest="access_log", action="store_const", const=True, default=None,
+                       help="print one line per request: method, path, code, HTTP status, latency, task id")
     serve.add_argument("--seed", type=int, help="seed for timings and outcomes (default 0)")
     serve.add_argument("--speed", type=float,
                        help="virtual seconds per wall second (default 15; 0 freezes the clock)")
@@ -56,12 +63,15 @@ def parser() -> argparse.ArgumentParser:
 
 
 def banner(settings: Settings, port: int) -> str:
-    base = f"http://{settings.host}:{port}"
+    host = "127.0.0.1" if settings.host in ("0.0.0.0", "::") else settings.host
+    base = f"http://[{host}]:{port}" if ":" in host else f"http://{host}:{port}"
     key = settings.api_keys[0]
     curl = (f"curl -s {base}{CREATE_TASK_PATH} -H {shlex.quote('Authorization: Bearer ' + key)}"
             f" -H 'Content-Type: application/json' -d {shlex.quote(EXAMPLE_BODY)}")
     return "\n".join([
         f"apikley-mock listening on {base}",
+        *([f"Minted URLs (results, uploads, download-url) start with {settings.public_url}"]
+          if settings.public_url else []),
         f"API key: {key}",
         "Create a task:",
         f"  {curl}",
@@ -71,7 +81,7 @@ def banner(settings: Settings, port: int) -> str:
     ])
 
 
-SETTING_FLAGS = ("host", "port", "seed", "speed", "epoch_ms", "api_keys", "status_policy",
+SETTING_FLAGS = ("host", "port", "public_url", "access_log", "seed", "speed", "epoch_ms", "api_keys", "status_policy",
                  "create_rate_limit", "query_rate_limit", "maintenance", "disabled_features",
                  "webhook_hmac_key", "callback_allow_hosts", "admin_token", "db", "data_dir",
                  "files_dir")
@@ -105,11 +115,34 @@ def serve(args: argparse.Namespace) -> int:
     port = sock.getsockname()[1]
     app = create_app(settings)
     print(banner(settings, port), flush=True)
-    if settings.host not in ("127.0.0.1", "localhost", "::1"):
-        print(f"warning: listening on {settings.host}, not loopback only", file=sys.stderr)
+    if (warning := exposure_warning(settings)) is not None:
+        print(warning, file=sys.stderr, flush=True)
+    if settings.access_log:
+        show_access_log()
     config = uvicorn.Config(app, log_level=args.log_level, access_log=False)
     uvicorn.Server(config).run(sockets=[sock])
     return 0
+
+
+def exposure_warning(settings: Settings) -> str | None:
+    """What binding beyond loopback exposes, said plainly before the mock starts."""
+    if is_loopback(settings.host):
+        return None
+    control = ("with --admin-token as a Bearer token" if settings.admin_token
+               else "still to loopback clients only (no --admin-token)")
+    return (f"warning: listening on {settings.host}: every machine that can reach this host can call the API "
+            f"with the keys above, upload files and download every result and upload; the control API "
+            f"(/__mock__) stays open {control}. The mock is a test tool: do not expose it to the internet.")
+
+
+def show_access_log() -> None:
+    from mock_server.http.access_log import LOGGER
+
+    handler = logging.StreamHandler(sys.stdout)
+    handler.setFormatter(logging.Formatter("%(message)s"))
+    LOGGER.addHandler(handler)
+    LOGGER.setLevel(logging.INFO)
+    LOGGER.propagate = False
 
 
 def main(argv: Sequence[str] | None = None) -> int:

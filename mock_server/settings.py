@@ -13,6 +13,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 from mock_server.sim.ratelimit import Rate
 
@@ -29,6 +30,9 @@ class SettingsError(ValueError):
 class Settings:
     host: str = "127.0.0.1"
     port: int = 8000
+    # Base of every URL the mock mints (results, uploads, download-url links), e.g. behind a
+    # reverse proxy or in a compose network; None: the base URL each client used.
+    public_url: str | None = None
     api_keys: tuple[str, ...] = (DEFAULT_API_KEY,)
     seed: int = 0
     # Virtual seconds per wall second: a 720p/5 s task (about 45 s) ends in about 3 s.
@@ -60,6 +64,8 @@ class Settings:
     # SQLite file for tasks, balances and deliveries; None keeps them in memory.
     db: str | None = None
     journal_size: int = 1000
+    # One line per request on stdout (method, path, code, HTTP status, latency, task id).
+    access_log: bool = False
     # Files: uploads and rendered results live here (None: a temporary directory per run),
     # within max_data_bytes. files_dir: a directory whose files file:// URLs and image_url
     # may name (offline inputs); None allows none.
@@ -77,6 +83,8 @@ class Settings:
     def __post_init__(self) -> None:
         if not self.api_keys or any(not key or any(c.isspace() for c in key) for key in self.api_keys):
             raise SettingsError("api_keys: give at least one key, without white space")
+        if self.public_url is not None:
+            object.__setattr__(self, "public_url", _checked_public_url(self.public_url))
         if not 0 <= self.port <= 65535:
             raise SettingsError(f"port: {self.port} is not between 0 and 65535")
         if self.speed < 0:
@@ -104,6 +112,17 @@ class Settings:
 
     def replace(self, **changes: Any) -> Settings:
         return dataclasses.replace(self, **changes)
+
+
+def _checked_public_url(url: str) -> str:
+    try:
+        parts = urlsplit(url)
+        parts.port  # noqa: B018 -- raises ValueError on a port that is not a number
+    except ValueError as exc:
+        raise SettingsError(f"public_url: {url!r} is not a URL ({exc})") from exc
+    if parts.scheme not in ("http", "https") or not parts.hostname or parts.query or parts.fragment:
+        raise SettingsError(f"public_url: {url!r} must be http(s)://host[:port][/path], without query or fragment")
+    return url.rstrip("/")
 
 
 def _coerce(name: str, raw: Any) -> Any:

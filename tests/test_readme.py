@@ -7,6 +7,8 @@ import shutil
 import subprocess
 from pathlib import Path
 
+import av
+import httpx
 import pytest
 
 from mock_server import Settings, ThreadedServer, create_app
@@ -14,24 +16,47 @@ from mock_server import Settings, ThreadedServer, create_app
 README = Path(__file__).resolve().parents[1] / "README.md"
 
 
-def walkthrough() -> str:
+def snippet(name: str) -> str:
     text = README.read_text(encoding="utf-8")
-    block = re.search(r"<!-- walkthrough:start -->\s*```sh\n(.*?)```\s*<!-- walkthrough:end -->",
-                      text, re.S)
-    assert block, "README lost its walk-through markers"
+    block = re.search(rf"<!-- {name}:start -->\s*```sh\n(.*?)```\s*<!-- {name}:end -->", text, re.S)
+    assert block, f"README lost its {name} markers"
     return block.group(1)
 
 
 @pytest.mark.skipif(shutil.which("curl") is None, reason="the walk-through uses curl")
-def test_readme_walkthrough_runs_to_success() -> None:
-    script = walkthrough()
+def test_readme_walkthrough_runs_to_a_playable_video(tmp_path: Path) -> None:
+    script = snippet("walkthrough")
     assert "http://127.0.0.1:8000" in script and "apikley-mock-key" in script
-    # A fast virtual clock: the task has finished by the first poll, so the loop never sleeps.
-    with ThreadedServer(create_app(Settings(speed=1_000_000))) as server:
+    # A fast virtual clock: the task has finished by the first poll, so the loop never sleeps,
+    # and its result is kept for 24 virtual hours (8.6 s here).
+    with ThreadedServer(create_app(Settings(speed=10_000))) as server:
         done = subprocess.run(["bash", "-c",
                                script.replace("http://127.0.0.1:8000", server.base_url)],
-                              capture_output=True, text=True, timeout=60)
+                              capture_output=True, text=True, timeout=60, cwd=tmp_path)
     assert done.returncode == 0, done.stdout + done.stderr
     assert re.search(r"created task_bytedance_\d{13}", done.stdout)
-    assert done.stdout.strip().endswith("done")
+    assert re.search(r"saved result.mp4: \d+ bytes$", done.stdout.strip())
     assert '"state":"success"' in done.stderr and "resultUrls" in done.stderr
+    # Successive polls printed one per line: every JSON answer ends with a newline.
+    polls = [line for line in done.stderr.splitlines() if line]
+    assert polls and all(line.startswith('{"code":') and line.endswith("}") for line in polls)
+    with av.open(str(tmp_path / "result.mp4")) as video:
+        stream = video.streams.video[0]
+        assert (stream.codec_context.name, stream.width, stream.height) == ("h264", 1280, 720)
+        assert float(video.duration or 0) / av.time_base == pytest.approx(5.0, abs=0.1)
+
+
+@pytest.mark.skipif(shutil.which("curl") is None, reason="the recipe uses curl")
+def test_readme_schemathesis_recipe_runs_clean_against_the_defaults() -> None:
+    script = snippet("schemathesis")
+    # make run's defaults (upstream policy, rate limits on, the default key); only the port differs.
+    with ThreadedServer(create_app(Settings())) as server:
+        done = subprocess.run(["bash", "-c", script.replace("http://127.0.0.1:8000", server.base_url).strip()
+                               + " --seed 7 --no-color"],
+                              capture_output=True, text=True, timeout=600, cwd=README.parent)
+        toggles = httpx.get(f"{server.base_url}/__mock__/toggles").json()["data"]
+    assert done.returncode == 0, done.stdout[-4000:] + done.stderr[-2000:]
+    assert toggles["rateLimits"] is False
+    cases = re.search(r"(\d+) generated, (\d+) passed", done.stdout)
+    assert cases and cases.group(1) == cases.group(2) and int(cases.group(1)) > 500, done.stdout[-2000:]
+    assert "Tested: 7" in done.stdout and "No issues found" in done.stdout

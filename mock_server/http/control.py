@@ -78,7 +78,8 @@ class Control:
         return task
 
     async def health(self, request: Request) -> Any:
-        return {"status": "ok", "now": self.services.clock.now_ms(), "tasks": self.tasks.count()}
+        return {"status": "ok", "now": self.services.clock.now_ms(), "tasks": self.tasks.count(),
+                "uploadBytes": self.services.uploads.used_bytes}
 
     async def reset(self, request: Request) -> Any:
         body = await json_body(request)
@@ -164,7 +165,12 @@ class Control:
                 if not isinstance(features, list) or not all(isinstance(f, str) and "=" in f for f in features):
                     raise ApiError(422, "disabledFeatures: must be a list of field=value strings")
                 toggles.disabled_features = set(features)
-        return {"maintenance": toggles.maintenance, "disabledFeatures": sorted(toggles.disabled_features)}
+            if "rateLimits" in body:
+                if not isinstance(body["rateLimits"], bool):
+                    raise ApiError(422, "rateLimits: must be true or false")
+                toggles.rate_limits = body["rateLimits"]
+        return {"maintenance": toggles.maintenance, "disabledFeatures": sorted(toggles.disabled_features),
+                "rateLimits": toggles.rate_limits}
 
     async def requests(self, request: Request) -> Any:
         return self.services.requests.entries(request.query_params.get("apiKey"))

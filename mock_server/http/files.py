@@ -35,13 +35,13 @@ class FileHost:
         self.media = services.media
         self.files = services.files
 
-    def input_image(self, task: Task, image_url: object) -> Image | None:
+    def input_image(self, task: Task, image_url: object, request_origin: str) -> Image | None:
         if not isinstance(image_url, str):
             return None
         if image_url.startswith("data:"):
             data = decode_data_url(image_url)
             return open_image(data) if data is not None else None
-        path = self.files.find(image_url, origin=task.origin)
+        path = self.files.find(image_url, own=(task.origin, request_origin))
         return open_image(path.read_bytes()) if path is not None else None
 
     async def result(self, request: Request) -> Response:
@@ -50,8 +50,9 @@ class FileHost:
         if task is None:
             return RENDERER.response(ApiError(404, GONE.format(path=request.url.path)))
         given = orjson.loads(task.param).get("input", {})
+        origin = str(request.base_url).rstrip("/")
         width, height = frame_size(task.resolution)
-        path = await self.media.get(task_id, lambda: self.input_image(task, given.get("image_url")),
+        path = await self.media.get(task_id, lambda: self.input_image(task, given.get("image_url"), origin),
                                     fallback=(str(given.get("prompt", "")), task_id), width=width,
                                     height=height, seconds=int(task.duration))
         return FileResponse(path, media_type="video/mp4")

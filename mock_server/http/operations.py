@@ -38,10 +38,11 @@ def service_calls(services: Services) -> Mapping[str, Callable[[Call], Any]]:
                                                     outcome=call.outcome),
         GET_TASK_DETAILS: lambda call: tasks.get_task_details(call.api_key, call.query["taskId"]),
         GET_ACCOUNT_CREDITS: lambda call: settlement.balance(call.api_key),
-        GET_DOWNLOAD_URL: lambda call: links.get_download_url(call.api_key, call.body["url"]),
+        GET_DOWNLOAD_URL: lambda call: links.get_download_url(call.api_key, call.body["url"], own=call.own_origins),
         FILE_STREAM_UPLOAD: _awaiting(lambda call: uploads.file_stream_upload(call.body, call.file or b"",
                                                                               origin=call.origin)),
-        FILE_URL_UPLOAD: _awaiting(lambda call: uploads.file_url_upload(call.body, origin=call.origin)),
+        FILE_URL_UPLOAD: _awaiting(lambda call: uploads.file_url_upload(call.body, origin=call.origin,
+                                                                        own=call.own_origins)),
         FILE_BASE64_UPLOAD: _awaiting(lambda call: uploads.file_base64_upload(call.body, origin=call.origin)),
     }
 
@@ -64,7 +65,7 @@ def reader_for(validator: RequestValidator, *, max_body_bytes: int, max_upload_b
 
 
 def api_routes(services: Services, validators: Mapping[str, RequestValidator], *, keys: KeyRing,
-               policy: str, max_body_bytes: int) -> list[Route]:
+               policy: str, max_body_bytes: int, public_url: str | None) -> list[Route]:
     """One route per operation of the spec, at its path and method."""
     calls = service_calls(services)
     missing = sorted(set(validators) - set(calls))
@@ -77,7 +78,8 @@ def api_routes(services: Services, validators: Mapping[str, RequestValidator], *
                                 reader=reader_for(validator, max_body_bytes=max_body_bytes,
                                                   max_upload_bytes=services.uploads.max_file_bytes),
                                 renderer=upload if operation_id in UPLOADS else api, keys=keys,
-                                admission=services.admission, journal=services.requests, clock=services.clock),
+                                admission=services.admission, journal=services.requests, clock=services.clock,
+                                public_url=public_url),
               methods=[validator.operation.method])
         for operation_id, validator in validators.items()
     ]

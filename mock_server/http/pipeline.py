@@ -42,10 +42,21 @@ class Call(NamedTuple):
     outcome: Outcome | None
     scope: Scope
     host: str | None
+    public_url: str | None
 
     @property
     def origin(self) -> str:
-        """The base URL the client used: the URLs the mock mints point back there."""
+        """The base URL of the URLs the mock mints: its public URL, else the one the client used."""
+        return self.public_url or self.request_origin
+
+    @property
+    def own_origins(self) -> tuple[str, ...]:
+        """Every base URL of the mock's own links, in both forms."""
+        return (self.origin, self.request_origin)
+
+    @property
+    def request_origin(self) -> str:
+        """The base URL the client used."""
         host = self.host
         if not host:
             server_host, server_port = self.scope.get("server") or ("127.0.0.1", 80)
@@ -61,7 +72,7 @@ class OperationEndpoint:
 
     def __init__(self, validator: RequestValidator, call: ServiceCall, *, reader: BodyReader | None,
                  renderer: Renderer, keys: KeyRing, admission: Admission, journal: RequestJournal,
-                 clock: VirtualClock) -> None:
+                 clock: VirtualClock, public_url: str | None = None) -> None:
         self.validator = validator
         self.operation_id = validator.operation.operation_id
         self.call = call
@@ -72,6 +83,7 @@ class OperationEndpoint:
         self.admission = admission
         self.journal = journal
         self.clock = clock
+        self.public_url = public_url
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         started = time.perf_counter()
@@ -106,7 +118,7 @@ class OperationEndpoint:
         if self.validator.query:
             query = parse_query(scope["query_string"])
             self.validator.check_query(query)
-        return Call(api_key, body, file, query, outcome, scope, header(headers, b"host"))
+        return Call(api_key, body, file, query, outcome, scope, header(headers, b"host"), self.public_url)
 
 
 def header(headers: Mapping[bytes, bytes], name: bytes) -> str | None:

@@ -8,9 +8,11 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+from collections.abc import Iterable
 from urllib.parse import urlsplit
 
 from mock_server.errors import NOT_GENERATED_HERE, ApiError
+from mock_server.net import is_own_url
 from mock_server.services.tasks import TaskService
 from mock_server.sim.clock import VirtualClock
 from mock_server.sim.records import result_urls
@@ -34,13 +36,14 @@ class ResultLinks:
         return (end is not None and end.state == "success" and end.at_ms <= now
                 and now <= end.at_ms + self._result_ttl_ms)
 
-    def get_download_url(self, api_key: str, url: str) -> str:
-        """A temporary link (link_ttl_seconds) to a result this mock generated for this key."""
+    def get_download_url(self, api_key: str, url: str, *, own: Iterable[str] = ()) -> str:
+        """A temporary link (link_ttl_seconds) to a result this mock generated for this key; the
+        result URL may name the mock by any of its `own` origins (public or listener)."""
         path = urlsplit(url).path
         name = path.rsplit("/", 1)[-1]
         task = self._tasks.find(name.removesuffix(".mp4")) if path.startswith(RESULTS_PREFIX) else None
-        if (task is None or task.api_key != api_key or url.split("?")[0] != result_urls(task)[0]
-                or not self.available(task)):
+        if (task is None or task.api_key != api_key or not is_own_url(url, (task.origin, *own))
+                or path != urlsplit(result_urls(task)[0]).path or not self.available(task)):
             raise ApiError(422, NOT_GENERATED_HERE)
         expires = self._clock.now_ms() + self._link_ttl_ms
         return f"{result_urls(task)[0]}?expires={expires}&token={self._token(task.task_id, expires)}"

@@ -12,6 +12,7 @@ import asyncio
 import base64
 import binascii
 import hashlib
+from collections.abc import Iterable
 from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import quote, urlsplit
@@ -48,14 +49,19 @@ class UploadService:
     def max_file_bytes(self) -> int:
         return self._store.max_file_bytes
 
+    @property
+    def used_bytes(self) -> int:
+        """Bytes of uploads stored, as counted against the upload quota."""
+        return self._store.used_bytes
+
     async def file_stream_upload(self, fields: dict[str, Any], data: bytes, *, origin: str) -> dict[str, Any]:
         return await self._save(fields, data, origin)
 
     async def file_base64_upload(self, body: dict[str, Any], *, origin: str) -> dict[str, Any]:
         return await self._save(body, decode_base64(body["base64Data"]), origin)
 
-    async def file_url_upload(self, body: dict[str, Any], *, origin: str) -> dict[str, Any]:
-        return await self._save(body, await self._fetch(body["fileUrl"], origin), origin)
+    async def file_url_upload(self, body: dict[str, Any], *, origin: str, own: Iterable[str] = ()) -> dict[str, Any]:
+        return await self._save(body, await self._fetch(body["fileUrl"], (origin, *own)), origin)
 
     async def _save(self, fields: dict[str, Any], data: bytes, origin: str) -> dict[str, Any]:
         stored = await asyncio.to_thread(self._store_file, fields["uploadPath"], fields.get("fileName"), data)
@@ -73,8 +79,8 @@ class UploadService:
         return {"fileName": name, "filePath": path, "fileSize": len(data), "mimeType": mime,
                 "uploadedAt": uploaded.isoformat(timespec="milliseconds").replace("+00:00", "Z")}
 
-    async def _fetch(self, url: str, origin: str) -> bytes:
-        local = self._files.find(url, origin=origin)
+    async def _fetch(self, url: str, own: Iterable[str]) -> bytes:
+        local = self._files.find(url, own=own)
         if local is not None:
             return await asyncio.to_thread(local.read_bytes)
         parts = urlsplit(url)

@@ -4,6 +4,7 @@ deliberately broken server violates it."""
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
 import time
@@ -245,3 +246,37 @@ def test_cli_exit_codes_and_reports(tmp_path: Path) -> None:
             assert "reproduce: curl" in done.stdout and "$APIKLEY_API_KEY" in done.stdout
 
 
+
+
+def test_cli_with_a_wrong_key_says_so_and_stops_early() -> None:
+    with ThreadedServer(mock_app()) as server:
+        done = subprocess.run(
+            [sys.executable, "-m", "contracts.cli", "run", "--base-url", server.base_url, "--api-key", "not-the-key"],
+            capture_output=True, text=True, timeout=120)
+        created = httpx.get(f"{server.base_url}/__mock__/requests").json()["data"]
+    assert done.returncode == 1
+    assert "every request with --api-key was refused for auth (code 401)" in done.stdout
+    assert "== auth" not in done.stdout and "== schemathesis" not in done.stdout  # stopped early
+    assert "billable calls made: 0" in done.stdout
+    assert "not-the-key" not in done.stdout
+    assert len(created) == 1  # one request told it all
+
+
+def test_cli_prints_each_phase_with_its_counts() -> None:
+    with ThreadedServer(mock_app()) as server:
+        done = subprocess.run(
+            [sys.executable, "-m", "contracts.cli", "run", "--base-url", server.base_url, "--api-key", KEY,
+             "--no-schemathesis"], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stdout
+    counts = re.findall(r"^   (.+): (\d+) checks passed, (\d+) failed$", done.stdout, re.M)
+    assert [phase for phase, _, _ in counts] == ["api key", "auth", "validation", "unknown task",
+                                                 "lifecycle and callbacks"]
+    assert all(int(passed) > 0 and failed == "0" for _, passed, failed in counts)
+
+
+def test_billable_calls_count_only_what_the_server_accepted() -> None:
+    broke = run_against(mock_app(initial_balance=0.0), schemathesis=False)  # createTask answers 402
+    assert (broke.billable_calls, broke.billable_sent) == (0, 1)
+    assert "create_task" in failed_checks(broke)
+    fine = run_against(mock_app(), schemathesis=False)
+    assert (fine.billable_calls, fine.billable_sent) == (1, 1)

@@ -63,7 +63,7 @@ def test_every_setting_flag_reaches_the_settings(tmp_path: object) -> None:
         "--disable-feature", "resolution=1080p", "--webhook-hmac-key", "k",
         "--callback-allow-host", "hooks.example.com", "--admin-token", "t", "--db", "x.db",
         "--api-key", "a", "--api-key", "b", "--status-policy", "mirror", "--data-dir", "/tmp/d",
-        "--files-dir", "/tmp/f"])
+        "--files-dir", "/tmp/f", "--public-url", "https://m.test/", "--access-log"])
     settings = settings_from(args)
     assert (settings.create_rate_limit, settings.query_rate_limit) == ("5/1", "off")
     assert settings.maintenance is True and settings.disabled_features == ("resolution=1080p",)
@@ -71,3 +71,43 @@ def test_every_setting_flag_reaches_the_settings(tmp_path: object) -> None:
     assert (settings.admin_token, settings.db, settings.api_keys) == ("t", "x.db", ("a", "b"))
     assert settings.status_policy == "mirror"
     assert (settings.data_dir, settings.files_dir) == ("/tmp/d", "/tmp/f")
+    assert settings.public_url == "https://m.test" and settings.access_log is True
+
+
+def test_access_log_prints_one_line_per_request() -> None:
+    process = subprocess.Popen(
+        [sys.executable, "-m", "mock_server", "serve", "--port", "0", "--speed", "0", "--api-key", "cli-key",
+         "--log-level", "warning", "--access-log", "--public-url", "https://apikley-mock.test"],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        assert process.stdout is not None
+        banner = [process.stdout.readline() for _ in range(BANNER_LINES + 1)]
+        assert "start with https://apikley-mock.test" in banner[1]
+        base_url = re.search(r"listening on (\S+)", banner[0]).group(1)  # type: ignore[union-attr]
+        auth = {"Authorization": "Bearer cli-key"}
+        created = httpx.post(f"{base_url}/api/v1/jobs/createTask", headers=auth, timeout=10, json={
+            "model": "bytedance/v1-pro-fast-image-to-video",
+            "input": {"prompt": "x", "image_url": "https://example.com/a.png"}}).json()
+        task_id = created["data"]["taskId"]
+        httpx.get(f"{base_url}/api/v1/jobs/recordInfo", params={"taskId": task_id}, headers=auth, timeout=10)
+        httpx.get(f"{base_url}/api/v1/chat/credit", timeout=10)  # no key: 401 in the envelope, HTTP 200
+        lines = [process.stdout.readline().strip() for _ in range(3)]
+    finally:
+        process.terminate()
+        process.wait(timeout=10)
+    pattern = r"^{} {} code={} status={} \d+\.\d\dms task={}$"
+    assert re.match(pattern.format("POST", "/api/v1/jobs/createTask", 200, 200, task_id), lines[0]), lines
+    assert re.match(pattern.format("GET", "/api/v1/jobs/recordInfo", 200, 200, task_id), lines[1]), lines
+    assert re.match(pattern.format("GET", "/api/v1/chat/credit", 401, 200, "-"), lines[2]), lines
+
+
+def test_binding_beyond_loopback_warns_what_is_exposed() -> None:
+    # Asserted on the message the CLI prints before binding: tests bind to 127.0.0.1 only.
+    from mock_server.cli import exposure_warning
+    from mock_server.settings import Settings
+
+    assert exposure_warning(Settings(host="127.0.0.1")) is None
+    assert exposure_warning(Settings(host="::1")) is None
+    warning = exposure_warning(Settings(host="0.0.0.0"))
+    assert warning is not None and "listening on 0.0.0.0" in warning and "loopback clients only" in warning
+    assert "--admin-token as a Bearer token" in str(exposure_warning(Settings(host="0.0.0.0", admin_token="t")))

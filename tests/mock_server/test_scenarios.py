@@ -171,6 +171,18 @@ def test_create_task_rate_limit_is_a_real_http_429_with_retry_after(limited_mock
     assert mock.client.post(CREATE, json=valid_body()).status_code == 200
 
 
+def test_rate_limits_switched_off_and_on_by_control_api(limited_mock: RunningMock) -> None:
+    mock, control = limited_mock, control_for(limited_mock)
+    assert control.toggles(rateLimits=False)["rateLimits"] is False
+    assert all(mock.client.post(CREATE, json=valid_body()).status_code == 200 for _ in range(30))
+    assert all(mock.client.get(DETAILS, params={"taskId": "x"}).json()["code"] == 422 for _ in range(15))
+    assert control.toggles(rateLimits=True)["rateLimits"] is True
+    answers = [mock.client.post(CREATE, json=valid_body()).status_code for _ in range(21)]
+    assert answers[-1] == 429
+    with pytest.raises(Exception, match="rateLimits: must be true or false"):
+        control.toggles(rateLimits="off")
+
+
 def test_query_rate_limit_is_a_429_envelope(limited_mock: RunningMock) -> None:
     mock = limited_mock
     codes = [mock.client.get(DETAILS, params={"taskId": "x"}) for _ in range(11)]
