@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed-stamp
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: run test lint typecheck unit bench contract clean
+.PHONY: run test lint typecheck unit bench soak contract clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -29,6 +29,10 @@ unit: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/python -m bench.run
+
+# The mock under fault (a few minutes; not part of make test): make soak [SOAK_ARGS="--seed N"]
+soak: $(STAMP)
+	$(BIN)/python -m bench.soak $(SOAK_ARGS)
 
 # make contract BASE_URL=https://api.apikley.ru API_KEY=... PROFILE=real
 PROFILE ?= mock

@@ -56,9 +56,18 @@ STORAGE_FULL = "the mock's upload storage is full ({limit} bytes)"
 DISK_FULL = "the mock's disk is full; the file was not stored"
 STORAGE_FAILED = "the mock could not store the file ({reason}); nothing was stored"
 NOT_BASE64 = "base64Data: not valid base64"
+DATA_URL_NOT_IMAGE = "base64Data: a data URL of {mime!r}; only image/jpeg, image/png and image/webp are accepted"
+DATA_URL_MISMATCH = "base64Data: the data URL says {declared} but the content is {actual}"
+FETCH_TIMEOUT = "fileUrl: no complete answer within {seconds:g} s"
+QUERY_TOO_MANY = "query: {count} parameters; at most {limit} are accepted"
+HEADERS_TOO_LARGE = "headers: {size} bytes in all; at most {limit} are accepted"
+FORM_FIELD_REPEATED = "multipart body: field {name!r} appears {count} times; send it once"
+CALLBACK_PRIVATE = ("callBackUrl: {host} is a private, link-local or reserved address; the mock calls it "
+                    "only when allowed (--callback-allow-host {host})")
 FETCH_OFFLINE = ("fileUrl: this mock fetches only its own files, loopback URLs and files under "
                  "files_dir (no network)")
 FETCH_STATUS = "fileUrl: answered HTTP {status}"
+FETCH_REDIRECT = "fileUrl: answered HTTP {status}, a redirect; the mock does not follow redirects (offline)"
 FETCH_FAILED = "fileUrl: could not be fetched ({reason})"
 
 

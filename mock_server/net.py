@@ -34,3 +34,16 @@ def is_own_url(url: str, origins: Iterable[str]) -> bool:
     if origin is None:
         return False
     return origin in {origin_of(own) for own in origins} or is_loopback((urlsplit(url).hostname or "").lower())
+
+
+def is_internal_address(host: str) -> bool:
+    """An IP literal no public service lives at (private, link-local, reserved, multicast,
+    unspecified), loopback excepted: loopback is this machine, which the mock may call."""
+    try:
+        address = ipaddress.ip_address(host.strip("[]"))
+    except ValueError:
+        return False  # a name: the mock resolves nothing, and calls only loopback or allowed hosts
+    if address.is_loopback:
+        return False
+    return (address.is_private or address.is_link_local or address.is_reserved or address.is_multicast
+            or address.is_unspecified)

@@ -73,6 +73,8 @@ class Settings:
     max_data_bytes: int = 2 * 1024**3
     files_dir: str | None = None
     max_upload_bytes: int = 10 * 1024 * 1024
+    # file-url-upload gives up on a URL that has not answered in full after this (upstream: 30 s).
+    fetch_timeout_seconds: float = 30.0
     # Retention, in virtual seconds: result URLs 24 h after the task ends, records 14 days,
     # uploads 3 days, download-url links 20 minutes.
     result_ttl_seconds: float = 24 * 3600
@@ -105,8 +107,8 @@ class Settings:
             raise SettingsError("callback_max_attempts must be >= 1, callback_backoff_seconds >= 0")
         if self.journal_size < 1:
             raise SettingsError("journal_size: must be positive")
-        for name in ("max_data_bytes", "max_upload_bytes", "result_ttl_seconds", "record_ttl_seconds",
-                     "upload_ttl_seconds", "download_url_ttl_seconds"):
+        for name in ("max_data_bytes", "max_upload_bytes", "fetch_timeout_seconds", "result_ttl_seconds",
+                     "record_ttl_seconds", "upload_ttl_seconds", "download_url_ttl_seconds"):
             if getattr(self, name) <= 0:
                 raise SettingsError(f"{name}: must be positive")
 

@@ -41,7 +41,7 @@ def test_schemathesis_finds_no_failure(policy: str, checks: str, tmp_path: Path)
             [sys.executable, "-m", "schemathesis.cli", "--no-color",
              "--config-file", str(ROOT / "contracts" / "schemathesis.toml"),
              "run", str(ROOT / "openapi" / "apikley.yaml"), "--url", server.base_url,
-             "-H", f"Authorization: Bearer {KEY}", "--checks", checks, "--seed", "7",
+             "-H", f"Authorization: Bearer {KEY}", *(["--checks", checks] if checks != "all" else []), "--seed", "7",
              "--max-examples", "60", *selected],
             cwd=tmp_path, capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, done.stdout[-6000:] + done.stderr[-2000:]

@@ -128,9 +128,9 @@ def check(mock: MockProcess, acknowledged: dict[str, dict[str, Any]]) -> list[st
         requests = control(mock, "GET", "/requests", params={"apiKey": key})
         if len(requests) > JOURNAL_SIZE:
             problems.append(f"request journal of {key}: {len(requests)} entries > {JOURNAL_SIZE}")
+    client = httpx.Client(base_url=mock.base_url, timeout=30)
     for task_id, sent in acknowledged.items():
-        answer = httpx.get(f"{mock.base_url}{TASK_DETAILS_PATH}", params={"taskId": task_id},
-                           headers=auth(sent["key"]), timeout=30).json()
+        answer = client.get(TASK_DETAILS_PATH, params={"taskId": task_id}, headers=auth(sent["key"])).json()
         record = answer.get("data") or {}
         if answer["code"] != 200 or record.get("state") not in ("success", "fail"):
             problems.append(f"{task_id}: not terminal ({answer})")
@@ -145,6 +145,7 @@ def check(mock: MockProcess, acknowledged: dict[str, dict[str, Any]]) -> list[st
             problems.append(f"{task_id}: callback neither delivered nor exhausted ({attempts})")
         elif final[0]["result"] == "failed" and final[0]["attempt"] != MAX_ATTEMPTS:
             problems.append(f"{task_id}: gave up after {final[0]['attempt']} attempts")
+    client.close()
     return problems
 
 

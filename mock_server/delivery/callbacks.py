@@ -27,6 +27,7 @@ from mock_server.sim.clock import VirtualClock
 from mock_server.store.base import DeliveryLog, JournalEntry
 
 TIMEOUT_SECONDS = 15.0  # upstream: the receiver must answer within 15 s
+FINAL_RESULTS = frozenset({"delivered", "failed", "refused", "dropped"})
 
 
 @dataclass(frozen=True)
@@ -51,8 +52,10 @@ class CallbackPolicy:
 class CallbackDispatcher:
     def __init__(self, policy: CallbackPolicy, *, clock: VirtualClock, journal: DeliveryLog,
                  transport: httpx.AsyncBaseTransport | None = None,
-                 wall_time: Callable[[], float] = time.time) -> None:
+                 wall_time: Callable[[], float] = time.time,
+                 on_final: Callable[[str], None] = lambda task_id: None) -> None:
         self.policy = policy
+        self._on_final = on_final  # a task's callback reached its final result: the store notes it
         self._clock = clock
         self._journal = journal
         self._transport = transport
@@ -133,6 +136,8 @@ class CallbackDispatcher:
             "copy": delivery.copy, "at": self._clock.now_ms(), "result": result,
             "status": status, "latencyMs": latency_ms, "error": error,
         })
+        if result in FINAL_RESULTS and delivery.copy == 1:
+            self._on_final(delivery.task_id)
 
     def _allowed(self, url: str) -> bool:
         host = (urlsplit(url).hostname or "").lower()

@@ -19,7 +19,7 @@ from urllib.parse import parse_qsl
 from starlette.types import Receive, Scope, Send
 
 from contracts.validators import RequestInvalid, RequestValidator
-from mock_server.errors import ApiError
+from mock_server.errors import HEADERS_TOO_LARGE, QUERY_TOO_MANY, ApiError
 from mock_server.http.auth import KeyRing
 from mock_server.http.readers import BodyReader
 from mock_server.http.render import Renderer
@@ -29,6 +29,8 @@ from mock_server.sim.lifecycle import Outcome
 from mock_server.store.journal import RequestJournal
 
 SCENARIO_HEADER = b"x-mock-scenario"
+MAX_QUERY_PARAMETERS = 100
+MAX_HEADER_BYTES = 64 * 1024
 WANTED_HEADERS = frozenset({b"authorization", b"content-type", b"content-length", b"host", SCENARIO_HEADER})
 
 
@@ -91,6 +93,7 @@ class OperationEndpoint:
         api_key = ""
         code = 200
         try:
+            check_request_size(scope)
             api_key = self.keys.authenticate(header(headers, b"authorization"))
             data = self.call(await self.request(api_key, headers, scope, receive))
             if self.awaits:
@@ -119,6 +122,16 @@ class OperationEndpoint:
             query = parse_query(scope["query_string"])
             self.validator.check_query(query)
         return Call(api_key, body, file, query, outcome, scope, header(headers, b"host"), self.public_url)
+
+
+def check_request_size(scope: Scope) -> None:
+    """Refuse a request whose query or headers are past any client's need (before any work)."""
+    query = scope["query_string"]
+    if query and (count := query.count(b"&") + 1) > MAX_QUERY_PARAMETERS:
+        raise ApiError(422, QUERY_TOO_MANY.format(count=count, limit=MAX_QUERY_PARAMETERS))
+    size = sum(len(name) + len(value) for name, value in scope["headers"])
+    if size > MAX_HEADER_BYTES:
+        raise ApiError(422, HEADERS_TOO_LARGE.format(size=size, limit=MAX_HEADER_BYTES))
 
 
 def header(headers: Mapping[bytes, bytes], name: bytes) -> str | None:

@@ -6,6 +6,7 @@ from a parser.
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Mapping
 from typing import Any, Protocol
 
@@ -13,7 +14,7 @@ import orjson
 from starlette.datastructures import UploadFile
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
-from starlette.types import Receive, Scope
+from starlette.types import Message, Receive, Scope
 
 from mock_server.errors import (
     BODY_MISSING,
@@ -22,6 +23,7 @@ from mock_server.errors import (
     BODY_NOT_UTF8,
     BODY_TOO_LARGE,
     FILE_OVER_LIMIT,
+    FORM_FIELD_REPEATED,
     MULTIPART_INVALID,
     WRONG_CONTENT_TYPE,
     ApiError,
@@ -61,6 +63,14 @@ async def read_body(receive: Receive, declared_length: bytes, limit: int) -> byt
         chunks.append(chunk)
         more = message.get("more_body", False)
     return b"".join(chunks)
+
+
+def boundary_of(content_type: bytes) -> bytes | None:
+    for parameter in content_type.split(b";")[1:]:
+        name, _, value = parameter.strip().partition(b"=")
+        if name.strip().lower() == b"boundary" and value.strip(b' "'):
+            return value.strip(b' "')
+    return None
 
 
 def require_media_type(headers: Headers, expected: str) -> None:
@@ -117,10 +127,23 @@ class MultipartReader:
         declared = headers.get(b"content-length", b"")
         if declared.isdigit() and int(declared) > self.limit + MULTIPART_OVERHEAD:
             raise ApiError(422, FILE_OVER_LIMIT.format(limit=self.limit))
+        raw = await read_body(receive, declared, self.limit + MULTIPART_OVERHEAD)
+        # Starlette's parser keeps the parts of a body cut short; a whole body ends with the
+        # close delimiter, so a truncated one is refused as such.
+        boundary = boundary_of(headers.get(b"content-type", b""))
+        if boundary is None or b"--" + boundary + b"--" not in raw:
+            raise ApiError(422, MULTIPART_INVALID.format(reason="truncated or without its closing boundary"))
+
+        async def replay() -> Message:
+            return {"type": "http.request", "body": raw, "more_body": False}
+
         try:
-            form = await Request(scope, receive).form(max_files=2, max_fields=MAX_FORM_FIELDS)
+            form = await Request(scope, replay).form(max_files=2, max_fields=MAX_FORM_FIELDS)
         except HTTPException as exc:  # Starlette's parser: malformed, or too many parts
             raise ApiError(422, MULTIPART_INVALID.format(reason=exc.detail)) from exc
+        names = Counter(name for name, _ in form.multi_items())
+        if repeated := [(name, count) for name, count in names.items() if count > 1]:
+            raise ApiError(422, FORM_FIELD_REPEATED.format(name=repeated[0][0], count=repeated[0][1]))
         fields: dict[str, Any] = {key: value for key, value in form.items() if isinstance(value, str)}
         upload = form.get(self.file_field)
         if not isinstance(upload, UploadFile):

@@ -10,9 +10,11 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from urllib.parse import urlsplit
 
 from contracts.api import CREATE_TASK, GET_TASK_DETAILS
 from mock_server.errors import (
+    CALLBACK_PRIVATE,
     CREATE_RATE_LIMITED,
     FEATURE_DISABLED,
     MAINTENANCE,
@@ -21,6 +23,7 @@ from mock_server.errors import (
     SCENARIO_NOT_FOR_OPERATION,
     ApiError,
 )
+from mock_server.net import is_internal_address
 from mock_server.sim import scenarios
 from mock_server.sim.clock import VirtualClock
 from mock_server.sim.lifecycle import Outcome
@@ -41,10 +44,11 @@ class Toggles:
 class Admission:
     def __init__(self, *, clock: VirtualClock, documented: Mapping[str, frozenset[int]],
                  create_rate: Rate | None, query_rate: Rate | None, maintenance: bool = False,
-                 disabled_features: tuple[str, ...] = ()) -> None:
+                 disabled_features: tuple[str, ...] = (), callback_allow_hosts: tuple[str, ...] = ()) -> None:
         self.toggles = Toggles(maintenance, set(disabled_features))
         self._queue = scenarios.OutcomeQueue()
         self._documented = documented
+        self._callback_allowed = {host.lower() for host in callback_allow_hosts}
         self._limits = {CREATE_TASK: RateLimiter(create_rate, clock.now_ms),
                         GET_TASK_DETAILS: RateLimiter(query_rate, clock.now_ms)}
 
@@ -97,6 +101,17 @@ class Admission:
         """The key's next queued task outcome: taken only once a task is being created."""
         queued = self._queue.pop(api_key, CREATE_TASK, calls=False)
         return queued.outcome() if queued is not None else None
+
+    def check_callback_url(self, url: object) -> None:
+        """422 for a callBackUrl on an internal address (private, link-local ...) not allowed."""
+        if not isinstance(url, str):
+            return
+        try:
+            host = (urlsplit(url).hostname or "").lower()
+        except ValueError:
+            return  # the spec's `format: uri` has judged it already
+        if is_internal_address(host) and host not in self._callback_allowed:
+            raise ApiError(422, CALLBACK_PRIVATE.format(host=host))
 
     def check_features(self, values: Mapping[str, str]) -> None:
         """505 when a requested `field=value` is switched off."""

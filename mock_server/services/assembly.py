@@ -82,12 +82,13 @@ class Services:
         admission = Admission(clock=clock, documented={op.operation_id: op.statuses for op in operations()},
                               create_rate=Rate.parse(settings.create_rate_limit),
                               query_rate=Rate.parse(settings.query_rate_limit),
-                              maintenance=settings.maintenance, disabled_features=settings.disabled_features)
+                              maintenance=settings.maintenance, disabled_features=settings.disabled_features,
+                              callback_allow_hosts=settings.callback_allow_hosts)
         dispatcher = CallbackDispatcher(
             CallbackPolicy(max_attempts=settings.callback_max_attempts,
                            backoff_seconds=settings.callback_backoff_seconds,
                            allow_hosts=settings.callback_allow_hosts, hmac_key=settings.webhook_hmac_key),
-            clock=clock, journal=store.deliveries, transport=transport)
+            clock=clock, journal=store.deliveries, transport=transport, on_final=store.mark_callback_done)
         settlement = Settlement(store=store, clock=clock, timelines=timelines, accounts=accounts,
                                 dispatcher=dispatcher)
         tasks = TaskService(store=store, clock=clock, timelines=timelines, accounts=accounts, admission=admission,
@@ -103,7 +104,8 @@ class Services:
         files = OfflineFiles(upload_store, Path(settings.files_dir) if settings.files_dir else None)
         return cls(clock=clock, admission=admission, accounts=accounts, settlement=settlement, tasks=tasks,
                    links=links, uploads=UploadService(store=upload_store, files=files, clock=clock,
-                                                      transport=transport),
+                                                      transport=transport,
+                                                      fetch_timeout_seconds=settings.fetch_timeout_seconds),
                    dispatcher=dispatcher, scheduler=Scheduler(settlement=settlement, dispatcher=dispatcher,
                                                               store=store, clock=clock),
                    requests=RequestJournal(settings.journal_size),

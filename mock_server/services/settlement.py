@@ -34,6 +34,10 @@ class Settlement:
         self._ends: list[tuple[int, str]] = []
         for task in store.unsettled():  # after a restart, ends still to settle
             self.watch(task)
+        for task in store.callbacks_outstanding():  # settled, but the process stopped before its callback ended
+            timeline = timelines(task)
+            if timeline.end is not None:
+                self._hand_off(task, timeline)
 
     def watch(self, task: Task) -> None:
         heapq.heappush(self._ends, (earliest_end_ms(task.created_ms, task.outcome), task.task_id))
@@ -79,6 +83,11 @@ class Settlement:
         if timeline.end.state == "fail":  # a failed generation is not charged
             self._accounts.refund(task.api_key, task.credits)
         self._store.mark_settled(task.task_id)
+        self._hand_off(task, timeline)
+
+    def _hand_off(self, task: Task, timeline: Timeline) -> None:
+        """The task's callback to the dispatcher, due when the task ended (or as its outcome says)."""
+        assert timeline.end is not None
         if not task.callback_url:
             return
         delivery = self._delivery(task, timeline)

@@ -52,6 +52,7 @@ class TaskService:
         resolution = given.get("resolution", self._defaults["resolution"])
         duration = given.get("duration", self._defaults["duration"])
         self._admission.check_features({"resolution": resolution, "duration": duration})
+        self._admission.check_callback_url(body.get("callBackUrl"))
         cost = self._accounts.price(resolution, duration)
         self._settlement.settle()  # refunds due by now count towards the balance
         self._accounts.charge(api_key, cost)

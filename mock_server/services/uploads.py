@@ -20,30 +20,35 @@ from urllib.parse import quote, urlsplit
 import httpx
 
 from mock_server.errors import (
+    DATA_URL_MISMATCH,
+    DATA_URL_NOT_IMAGE,
     FETCH_FAILED,
     FETCH_OFFLINE,
+    FETCH_REDIRECT,
     FETCH_STATUS,
+    FETCH_TIMEOUT,
     FILE_EMPTY,
     FILE_OVER_LIMIT,
     NOT_BASE64,
     ApiError,
 )
-from mock_server.media.images import sniff_image
+from mock_server.media.images import IMAGE_TYPES, sniff_image
 from mock_server.net import is_loopback
 from mock_server.sim.clock import VirtualClock
 from mock_server.store.uploads import OfflineFiles, UploadStore
 from mock_server.urls import FILES_PREFIX
 
-FETCH_TIMEOUT_SECONDS = 30.0  # upstream: file-url-upload gives up after 30 s
+DATA_URL_TYPES = frozenset(mime for mime, _ in IMAGE_TYPES.values())
 
 
 class UploadService:
     def __init__(self, *, store: UploadStore, files: OfflineFiles, clock: VirtualClock,
-                 transport: httpx.AsyncBaseTransport | None = None) -> None:
+                 transport: httpx.AsyncBaseTransport | None = None, fetch_timeout_seconds: float = 30.0) -> None:
         self._store = store
         self._files = files
         self._clock = clock
         self._transport = transport
+        self._fetch_timeout = fetch_timeout_seconds  # upstream: file-url-upload gives up after 30 s
 
     @property
     def max_file_bytes(self) -> int:
@@ -58,21 +63,27 @@ class UploadService:
         return await self._save(fields, data, origin)
 
     async def file_base64_upload(self, body: dict[str, Any], *, origin: str) -> dict[str, Any]:
-        return await self._save(body, decode_base64(body["base64Data"]), origin)
+        declared, data = decode_base64(body["base64Data"])
+        return await self._save(body, data, origin, declared=declared)
 
     async def file_url_upload(self, body: dict[str, Any], *, origin: str, own: Iterable[str] = ()) -> dict[str, Any]:
         return await self._save(body, await self._fetch(body["fileUrl"], (origin, *own)), origin)
 
-    async def _save(self, fields: dict[str, Any], data: bytes, origin: str) -> dict[str, Any]:
-        stored = await asyncio.to_thread(self._store_file, fields["uploadPath"], fields.get("fileName"), data)
+    async def _save(self, fields: dict[str, Any], data: bytes, origin: str, *,
+                    declared: str | None = None) -> dict[str, Any]:
+        stored = await asyncio.to_thread(self._store_file, fields["uploadPath"], fields.get("fileName"), data,
+                                         declared)
         stored["downloadUrl"] = f"{origin}{FILES_PREFIX}{quote(stored['filePath'])}"
         return stored
 
-    def _store_file(self, upload_path: str, file_name: str | None, data: bytes) -> dict[str, Any]:
+    def _store_file(self, upload_path: str, file_name: str | None, data: bytes,
+                    declared: str | None) -> dict[str, Any]:
         self._store.check_size(data)
         if not data:
             raise ApiError(400, FILE_EMPTY)
         mime, extension = sniff_image(data)
+        if declared is not None and declared != mime:
+            raise ApiError(400, DATA_URL_MISMATCH.format(declared=declared, actual=mime))
         name = file_name or f"{hashlib.sha256(data).hexdigest()[:20]}.{extension}"
         path = self._store.save(upload_path, name, data)
         uploaded = datetime.fromtimestamp(self._clock.now_ms() / 1000, UTC)
@@ -88,8 +99,12 @@ class UploadService:
             raise ApiError(400, FETCH_OFFLINE)
         limit = self._store.max_file_bytes
         try:
-            async with httpx.AsyncClient(transport=self._transport, timeout=FETCH_TIMEOUT_SECONDS) as client, \
+            # The limit is on the whole answer: a server that drips bytes is cut off too.
+            async with asyncio.timeout(self._fetch_timeout), \
+                    httpx.AsyncClient(transport=self._transport, timeout=self._fetch_timeout) as client, \
                     client.stream("GET", url) as response:
+                if response.is_redirect:
+                    raise ApiError(400, FETCH_REDIRECT.format(status=response.status_code))
                 if response.status_code != 200:
                     raise ApiError(400, FETCH_STATUS.format(status=response.status_code))
                 chunks, size = [], 0
@@ -98,15 +113,22 @@ class UploadService:
                     if size > limit:
                         raise ApiError(400, FILE_OVER_LIMIT.format(limit=limit))
                     chunks.append(chunk)
+        except (httpx.TimeoutException, TimeoutError) as exc:
+            raise ApiError(400, FETCH_TIMEOUT.format(seconds=self._fetch_timeout)) from exc
         except httpx.HTTPError as exc:
             raise ApiError(400, FETCH_FAILED.format(reason=type(exc).__name__)) from exc
         return b"".join(chunks)
 
 
-def decode_base64(value: str) -> bytes:
-    """Raw base64, or a `data:<mime>;base64,...` URL."""
-    payload = value.split(",", 1)[1] if value.startswith("data:") and "," in value else value
+def decode_base64(value: str) -> tuple[str | None, bytes]:
+    """Raw base64, or a `data:<mime>;base64,...` URL: (the media type a data URL declares, bytes)."""
+    declared, payload = None, value
+    if value.startswith("data:") and "," in value:
+        header, payload = value[len("data:"):].split(",", 1)
+        declared = header.split(";", 1)[0].strip().lower() or None
+        if declared not in DATA_URL_TYPES:
+            raise ApiError(400, DATA_URL_NOT_IMAGE.format(mime=declared or "no media type"))
     try:
-        return base64.b64decode(payload, validate=True)
+        return declared, base64.b64decode(payload, validate=True)
     except (binascii.Error, ValueError) as exc:
         raise ApiError(400, NOT_BASE64) from exc

@@ -49,6 +49,14 @@ class TaskStore(Protocol):
 
     def unsettled(self) -> Iterator[Task]: ...
 
+    def mark_callback_done(self, task_id: str) -> None:
+        """The task's callback reached a final result (delivered, failed, refused, dropped)."""
+
+    def callbacks_outstanding(self) -> Iterator[Task]:
+        """Settled tasks with a callBackUrl whose callback never reached a final result (the
+        process stopped first): after a restart they are handed to the dispatcher again."""
+        ...
+
     def clear(self, api_key: str | None = None) -> None: ...
 
     def load_clock(self) -> int | None: ...

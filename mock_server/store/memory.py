@@ -66,6 +66,12 @@ class MemoryTaskStore:
     def unsettled(self) -> Iterator[Task]:
         return (task for task in self.tasks() if task.task_id not in self._settled)
 
+    def mark_callback_done(self, task_id: str) -> None:
+        pass  # nothing outlives the process: no callback to resume after a restart
+
+    def callbacks_outstanding(self) -> Iterator[Task]:
+        return iter(())
+
     def clear(self, api_key: str | None = None) -> None:
         with self._lock:
             doomed = [t for t, task in self._tasks.items() if api_key is None or task.api_key == api_key]

@@ -20,10 +20,13 @@ CREATE TABLE IF NOT EXISTS tasks (
     task_id TEXT PRIMARY KEY, api_key TEXT NOT NULL, model TEXT NOT NULL, param TEXT NOT NULL,
     resolution TEXT NOT NULL, duration TEXT NOT NULL, callback_url TEXT,
     created_ms INTEGER NOT NULL, origin TEXT NOT NULL, credits REAL NOT NULL,
-    outcome TEXT NOT NULL, settled INTEGER NOT NULL DEFAULT 0
+    outcome TEXT NOT NULL, settled INTEGER NOT NULL DEFAULT 0,
+    callback_done INTEGER NOT NULL DEFAULT 0
 );
 CREATE INDEX IF NOT EXISTS tasks_by_key ON tasks (api_key);
 CREATE INDEX IF NOT EXISTS tasks_unsettled ON tasks (settled) WHERE settled = 0;
+CREATE INDEX IF NOT EXISTS tasks_callback_outstanding ON tasks (settled)
+    WHERE settled = 1 AND callback_done = 0 AND callback_url IS NOT NULL;
 CREATE TABLE IF NOT EXISTS balances (api_key TEXT PRIMARY KEY, balance REAL NOT NULL);
 CREATE TABLE IF NOT EXISTS deliveries (
     id INTEGER PRIMARY KEY AUTOINCREMENT, api_key TEXT NOT NULL, entry TEXT NOT NULL
@@ -51,6 +54,7 @@ class SqliteTaskStore:
         with self._lock:
             self._db.execute("PRAGMA journal_mode=WAL")
             self._db.execute("PRAGMA synchronous=NORMAL")  # WAL: durable across crashes of the app
+            _add_callback_done_column(self._db)
             self._db.executescript(SCHEMA)
         self.deliveries: DeliveryLog = _SqliteDeliveries(self._db, self._lock)
 
@@ -109,6 +113,14 @@ class SqliteTaskStore:
         rows = self._execute(f"SELECT {COLUMNS} FROM tasks WHERE settled = 0").fetchall()
         return (_task(row) for row in rows)
 
+    def mark_callback_done(self, task_id: str) -> None:
+        self._execute("UPDATE tasks SET callback_done = 1 WHERE task_id = ?", (task_id,))
+
+    def callbacks_outstanding(self) -> Iterator[Task]:
+        rows = self._execute(f"SELECT {COLUMNS} FROM tasks WHERE settled = 1 AND callback_done = 0 "
+                             "AND callback_url IS NOT NULL").fetchall()
+        return (_task(row) for row in rows)
+
     def clear(self, api_key: str | None = None) -> None:
         with self._lock:
             if api_key is None:
@@ -119,8 +131,11 @@ class SqliteTaskStore:
         self.deliveries.clear(api_key)
 
     def load_clock(self) -> int | None:
-        row = self._execute("SELECT value FROM meta WHERE name = 'clock_ms'").fetchone()
-        return int(row[0]) if row else None
+        """The virtual time the stored run had reached: the clock saved last, or the newest
+        task if the process was killed before the clock caught up with it."""
+        row = self._execute("SELECT MAX(COALESCE((SELECT CAST(value AS INTEGER) FROM meta WHERE name = 'clock_ms'),"
+                            " 0), COALESCE((SELECT MAX(created_ms) FROM tasks), 0))").fetchone()
+        return int(row[0]) or None
 
     def save_clock(self, now_ms: int) -> None:
         self._execute("INSERT INTO meta VALUES ('clock_ms', ?) ON CONFLICT(name) DO UPDATE SET "
@@ -130,6 +145,14 @@ class SqliteTaskStore:
     def close(self) -> None:
         with self._lock:
             self._db.close()
+
+
+def _add_callback_done_column(db: sqlite3.Connection) -> None:
+    """Files written before callbacks were tracked to their end get the column."""
+    columns = {row[1] for row in db.execute("PRAGMA table_info(tasks)")}
+    if columns and "callback_done" not in columns:
+        db.execute("ALTER TABLE tasks ADD COLUMN callback_done INTEGER NOT NULL DEFAULT 0")
+        db.execute("UPDATE tasks SET callback_done = 1 WHERE settled = 1")  # handled before: not resent
 
 
 class _SqliteDeliveries:

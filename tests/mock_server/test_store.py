@@ -81,3 +81,32 @@ def test_sqlite_restart_keeps_tasks_and_their_timelines_go_on(tmp_path: Path) ->
                             headers=auth).json()["data"]["taskId"]
     assert final["state"] == "success" and final["createTime"] == before["createTime"]
     assert new_id != task_id and int(new_id[15:]) > int(task_id[15:])
+
+
+def test_sqlite_tracks_callbacks_to_their_end_and_migrates_old_files(tmp_path: Path) -> None:
+    with_callback = task(1)._replace(callback_url="http://127.0.0.1:9/hook")
+    store = SqliteTaskStore(tmp_path / "new.db")
+    store.add(with_callback)
+    store.add(task(2))  # no callBackUrl: never outstanding
+    assert list(store.callbacks_outstanding()) == []  # not settled yet
+    store.mark_settled(with_callback.task_id)
+    store.mark_settled(task(2).task_id)
+    assert [t.task_id for t in store.callbacks_outstanding()] == [with_callback.task_id]
+    store.mark_callback_done(with_callback.task_id)
+    assert list(store.callbacks_outstanding()) == []
+    store.close()
+
+    import sqlite3
+
+    old = tmp_path / "old.db"  # written before callback_done existed: its settled tasks are not resent
+    with sqlite3.connect(old) as connection:
+        connection.execute("CREATE TABLE tasks (task_id TEXT PRIMARY KEY, api_key TEXT NOT NULL, model TEXT NOT NULL,"
+                           " param TEXT NOT NULL, resolution TEXT NOT NULL, duration TEXT NOT NULL, callback_url TEXT,"
+                           " created_ms INTEGER NOT NULL, origin TEXT NOT NULL, credits REAL NOT NULL,"
+                           " outcome TEXT NOT NULL, settled INTEGER NOT NULL DEFAULT 0)")
+        connection.execute("INSERT INTO tasks VALUES ('task_bytedance_1', 'k', 'm', '{}', '720p', '5', "
+                           "'http://127.0.0.1:9/hook', 5, 'http://x', 20.0, '{}', 1)")
+    migrated = SqliteTaskStore(old)
+    assert list(migrated.callbacks_outstanding()) == [] and migrated.count() == 1
+    assert migrated.load_clock() == 5  # never before the newest stored task
+    migrated.close()
