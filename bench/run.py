@@ -196,7 +196,7 @@ def main() -> int:
     args = parser.parse_args()
     print(f"load: {'wrk' if shutil.which('wrk') else 'bench.load (python)'}; "
           f"{CONNECTIONS} connections, {SECONDS:g} s per round, median of {ROUNDS} alternating rounds, loopback")
-    bare_port, mock_port = free_port(), free_port()
+    bare_port, mock_port, family_port = free_port(), free_port(), free_port()
     auth = {"Authorization": f"Bearer {KEY}"}
     with tempfile.TemporaryDirectory() as scratch:
         config = Path(scratch) / "bench.toml"
@@ -207,9 +207,14 @@ def main() -> int:
         mock_command = [sys.executable, "-m", "mock_server", "serve", "--port", str(mock_port), "--speed", "0",
                         "--api-key", KEY, "--status-policy", "mirror", "--config", str(config),
                         "--log-level", "warning"]
+        # The same mock with the example model pages loaded too (three models): createTask
+        # picks the model's validator by the body's `model`.
+        family_command = [*mock_command, "--model-spec", str(Path(__file__).parents[1] / "openapi" / "models")]
+        family_command[family_command.index(str(mock_port))] = str(family_port)
         with server([sys.executable, "-m", "bench.bare_app", "--port", str(bare_port)],
                     f"http://127.0.0.1:{bare_port}/json") as bare_server, \
-                server(mock_command, f"http://127.0.0.1:{mock_port}/__mock__/health") as mock:
+                server(mock_command, f"http://127.0.0.1:{mock_port}/__mock__/health") as mock, \
+                server(family_command, f"http://127.0.0.1:{family_port}/__mock__/health") as family:
             request = urllib.request.Request(
                 f"http://127.0.0.1:{mock_port}{CREATE_TASK_PATH}", data=BODY,
                 headers={**auth, "Content-Type": "application/json"})
@@ -222,6 +227,8 @@ def main() -> int:
                                               {"Content-Type": "application/json"}, BODY),
                 "mock POST createTask": (mock, mock_port, "POST", CREATE_TASK_PATH,
                                          {**auth, "Content-Type": "application/json"}, BODY),
+                "mock POST createTask (3 models)": (family, family_port, "POST", CREATE_TASK_PATH,
+                                                    {**auth, "Content-Type": "application/json"}, BODY),
             }, verbose=args.verbose)
     bare = results.pop("bare Starlette GET /json")
     bare_post = results.pop("bare Starlette POST /json")
@@ -231,6 +238,8 @@ def main() -> int:
     # The same HTTP work (a JSON body read and parsed) without the mock's: what is the mock's own.
     print(describe("bare Starlette POST /json", bare_post, None))
     print(describe("mock POST createTask", results["mock POST createTask"], bare_post) + "  (vs bare POST)")
+    print(describe("mock POST createTask (3 models)", results["mock POST createTask (3 models)"],
+                   results["mock POST createTask"]) + "  (vs one model)")
     print(f"mock ready after process start: {mock.ready_seconds:.2f} s")
     if args.only == "throughput":
         return 0

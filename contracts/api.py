@@ -9,19 +9,10 @@ import base64
 import hashlib
 import hmac
 
-from contracts.spec import Operation, operation, operations
+from contracts.spec import operation, operation_at
 
 CREATE_TASK_PATH = "/api/v1/jobs/createTask"  # one path for every model of the family
 API_PREFIX = "/api/"
-
-
-def operation_at(method: str, path: str) -> Operation:
-    """The spec's operation at `method path`."""
-    for found in operations():
-        if found.method == method.upper() and found.path == path:
-            return found
-    raise KeyError(f"the bundled spec has no {method.upper()} {path}")
-
 
 # createTask's operationId is the seed model's own (each model page names its operation).
 CREATE_TASK = operation_at("POST", CREATE_TASK_PATH).operation_id

@@ -22,7 +22,8 @@ def parser() -> argparse.ArgumentParser:
     run.add_argument("--api-key", required=True)
     run.add_argument("--profile", choices=("mock", "real"), default="mock",
                      help="mock: everything; real: at most --max-billable paid calls (default mock)")
-    run.add_argument("--max-billable", type=int, help="hard cap on valid createTask calls (default: real 1, mock 5)")
+    run.add_argument("--max-billable", type=int,
+                     help="hard cap on valid createTask calls, all models together (default: real 1, mock 25)")
     run.add_argument("--hmac-key", help="verify callback signatures with this key")
     run.add_argument("--callback-url", help="a public receiver to pass as callBackUrl (real service)")
     run.add_argument("--junit", type=Path, help="write a JUnit XML report")
@@ -30,6 +31,10 @@ def parser() -> argparse.ArgumentParser:
     run.add_argument("--seed", type=int, default=0)
     run.add_argument("--deadline", type=float, default=900.0, help="seconds a task may take (default 900)")
     run.add_argument("--no-schemathesis", action="store_true", help="skip the schemathesis phase")
+    run.add_argument("--model-spec", action="append", default=[], metavar="PATH",
+                     help="more model pages (files or directories) beside the bundled seed model; repeatable")
+    run.add_argument("--model", action="append", default=[], metavar="ID",
+                     help="check only this model (repeatable; default: every loaded model)")
     webhook = commands.add_parser("webhook", help="test your own callback handler")
     webhook.add_argument("--target", required=True, help="your handler's URL")
     webhook.add_argument("--hmac-key", help="sign callbacks (and send a forged one) with this key")
@@ -81,13 +86,18 @@ def main(argv: Sequence[str] | None = None) -> int:
         options = RunOptions(base_url=args.base_url.rstrip("/"), api_key=args.api_key, profile=args.profile,
                              max_billable=args.max_billable, hmac_key=args.hmac_key, seed=args.seed,
                              callback_url=args.callback_url, deadline_seconds=args.deadline,
-                             schemathesis=not args.no_schemathesis)
+                             schemathesis=not args.no_schemathesis, model_specs=tuple(args.model_spec),
+                             models=tuple(args.model))
     except ValueError as exc:
         print(f"apikley-contract: {exc}", file=sys.stderr)
         return 2
 
-    with PhaseProgress() as progress:
-        report = run_contract(options, listener=progress)
+    try:
+        with PhaseProgress() as progress:
+            report = run_contract(options, listener=progress)
+    except ValueError as exc:  # a bad model page, or --model naming one not loaded
+        print(f"apikley-contract: {exc}", file=sys.stderr)
+        return 2
     print_report(report)
     if args.report:
         args.report.write_text(report.to_json(), encoding="utf-8")

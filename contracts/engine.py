@@ -25,6 +25,7 @@ from contracts.api import (
 )
 from contracts.budget import BudgetExceeded
 from contracts.checks import CheckFailed, expect_code, random_task_id
+from contracts.models import ModelPage
 from contracts.receiver import CallbackReceiver
 from contracts.report import Failure, Report, curl
 from contracts.run import ContractRun, Listener, RunOptions, Waiter
@@ -68,6 +69,14 @@ def probe_key(run: ContractRun) -> bool:
     return True
 
 
+def model_body(run: ContractRun, page: ModelPage, callback_url: str | None) -> dict[str, Any]:
+    """The model's example body, with our receiver as callBackUrl (or none)."""
+    if page is run.catalogue.default:
+        return valid_body(callback_url)
+    body = {key: value for key, value in page.example_body().items() if key != "callBackUrl"}
+    return {**body, "callBackUrl": callback_url} if callback_url else body
+
+
 def probe_auth(run: ContractRun) -> None:
     """No key or a wrong key: code 401, nothing created or charged. Also learns the server's
     status policy (HTTP 401 here means it mirrors codes as HTTP statuses)."""
@@ -89,12 +98,38 @@ INVALID_BODIES: dict[str, dict[str, Any]] = {
 
 
 def probe_validation(run: ContractRun) -> None:
+    """Bodies each checked model's page refuses answer 422 and charge nothing: the seed's own
+    list, and for other models a missing required field, a value outside an enum, a wrong type."""
     before = _credits(run)
-    model = valid_body(None)["model"]
-    for fields in INVALID_BODIES.values():
-        response = run.api("POST", CREATE_TASK_PATH, json={"model": model, **fields})
-        run.verify("validation", expect_code, response, 422, request=response.request)
+    for page in run.pages:
+        if page is run.catalogue.default:
+            bodies = [{"model": page.model_id, **fields} for fields in INVALID_BODIES.values()]
+        else:
+            bodies = invalid_bodies(page)
+        for body in bodies:
+            response = run.api("POST", CREATE_TASK_PATH, json=body)
+            run.verify("validation", expect_code, response, 422, request=response.request)
     run.verify("validation_charges_nothing", _unchanged, before, _credits(run))
+
+
+def invalid_bodies(page: ModelPage) -> list[dict[str, Any]]:
+    """Bodies `page` refuses, derived from its input schema."""
+    valid = page.example_body()
+    given = dict(valid.get("input", {}))
+    fields = page.input_schema.get("properties", {})
+    bodies = []
+    for name in page.input_schema.get("required", [])[:1]:
+        bodies.append({**valid, "input": {key: value for key, value in given.items() if key != name}})
+    for name, field in fields.items():
+        if field.get("enum"):
+            bodies.append({**valid, "input": {**given, name: "not-one-of-the-enum"}})
+            break
+    for name, field in fields.items():
+        if field.get("type") in ("string", "integer", "boolean"):
+            wrong = 12345 if field["type"] == "string" else "not-a-" + field["type"]
+            bodies.append({**valid, "input": {**given, name: wrong}})
+            break
+    return bodies
 
 
 def probe_unknown_task(run: ContractRun) -> None:
@@ -165,12 +200,13 @@ def run_contract(options: RunOptions, *, transport: httpx.BaseTransport | None =
                            ("unknown task", probe_unknown_task)):
             listener("phase", name, "")
             step(run)
-        listener("phase", "lifecycle and callbacks", "")
-        if options.callback_url:
-            check_task(run, valid_body(options.callback_url), None)
-        else:
-            with CallbackReceiver() as receiver:
-                check_task(run, valid_body(receiver.url), receiver)
+        for page in run.pages:
+            listener("phase", f"lifecycle and callbacks: {page.model_id}", "")
+            if options.callback_url:
+                check_task(run, model_body(run, page, options.callback_url), None, page)
+            else:
+                with CallbackReceiver() as receiver:
+                    check_task(run, model_body(run, page, receiver.url), receiver, page)
         if options.schemathesis:
             listener("phase", "schemathesis", "")
             run_schemathesis(run)

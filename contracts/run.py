@@ -11,6 +11,7 @@ from typing import Any, Protocol
 import httpx
 
 from contracts.budget import BillableGuard
+from contracts.catalogue import ModelCatalogue
 from contracts.checks import RESPONSE_CHECKS, CheckFailed, is_api_call
 from contracts.report import Failure, Report, curl
 
@@ -29,6 +30,8 @@ class RunOptions:
     deadline_seconds: float = 900.0
     callback_wait_seconds: float = 30.0
     schemathesis: bool = True
+    model_specs: tuple[str, ...] = ()  # more model pages beside the bundled seed model
+    models: tuple[str, ...] = ()  # the models to check (default: every loaded one)
 
     def __post_init__(self) -> None:
         if self.profile not in ("mock", "real"):
@@ -38,7 +41,11 @@ class RunOptions:
 
     @property
     def billable_cap(self) -> int:
-        return self.max_billable if self.max_billable is not None else (1 if self.profile == "real" else 5)
+        """Over all models together: by default 1 against the real service; against a mock,
+        which costs nothing, 25 (a task of each model checked)."""
+        if self.max_billable is not None:
+            return self.max_billable
+        return 1 if self.profile == "real" else 25
 
 
 class WallClock:
@@ -73,8 +80,14 @@ class ContractRun:
         self.options = options
         self.listener = listener or (lambda event, check, detail: None)
         self.report = Report()
+        self.catalogue = ModelCatalogue.load(options.model_specs)
+        unknown = sorted(set(options.models) - set(self.catalogue.pages))
+        if unknown:
+            raise ValueError(f"models: {unknown} are not loaded; loaded: {list(self.catalogue.pages)}")
+        self.pages = [page for page in self.catalogue.pages.values()
+                      if not options.models or page.model_id in options.models]
         self.guard = BillableGuard(transport or httpx.HTTPTransport(), api_key=options.api_key,
-                                   max_billable=options.billable_cap)
+                                   max_billable=options.billable_cap, accepts=self.catalogue.accepts)
         self.client = httpx.Client(base_url=options.base_url, transport=self.guard, timeout=60,
                                    event_hooks={"response": [self._check_response]})
         self.plain = httpx.Client(base_url=options.base_url, transport=transport, timeout=60)

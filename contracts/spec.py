@@ -100,6 +100,14 @@ def operations(document: JSON | None = None) -> Iterator[Operation]:
                 yield Operation(definition["operationId"], method.upper(), path, definition)
 
 
+def operation_at(method: str, path: str, document: JSON | None = None) -> Operation:
+    """The operation at `method path` of `document` (the bundled spec by default)."""
+    for found in operations(document):
+        if found.method == method.upper() and found.path == path:
+            return found
+    raise KeyError(f"no {method.upper()} {path} in the document")
+
+
 @functools.cache
 def operation(operation_id: str) -> Operation:
     for found in operations():

@@ -22,6 +22,7 @@ from hypothesis import strategies as st
 from schemathesis import GenerationMode
 
 from contracts.api import CREATE_TASK, CREATE_TASK_PATH
+from contracts.catalogue import ModelCatalogue
 from contracts.lifecycle import TERMINAL, TRANSITIONS
 from contracts.spec import load_spec
 from contracts.validators import request_validators
@@ -48,12 +49,28 @@ def _bodies(path: str, mode: GenerationMode) -> st.SearchStrategy[Any]:
     return strategy.map(lambda case: case.body)
 
 
-def create_task_bodies(*, valid: bool = True) -> st.SearchStrategy[Any]:
-    """createTask bodies the spec accepts (`valid=True`) or rejects (`valid=False`)."""
-    if valid:
-        return _bodies(CREATE_TASK_PATH, GenerationMode.POSITIVE)
-    return _bodies(CREATE_TASK_PATH, GenerationMode.NEGATIVE).filter(
-        lambda body: not isinstance(body, bytes) and not request_validators()[CREATE_TASK].accepts(body))
+def create_task_bodies(*, valid: bool = True, model: str | None = None,
+                       model_specs: tuple[str, ...] = ()) -> st.SearchStrategy[Any]:
+    """createTask bodies the spec accepts (`valid=True`) or rejects (`valid=False`); for the
+    seed model, or `model` from the pages under `model_specs` (generated from its own page)."""
+    if model is None:
+        if valid:
+            return _bodies(CREATE_TASK_PATH, GenerationMode.POSITIVE)
+        return _bodies(CREATE_TASK_PATH, GenerationMode.NEGATIVE).filter(
+            lambda body: not isinstance(body, bytes) and not request_validators()[CREATE_TASK].accepts(body))
+    catalogue = _catalogue(model_specs)
+    if model not in catalogue.pages:
+        raise ValueError(f"model {model!r} is not loaded; loaded: {list(catalogue.pages)}")
+    page = catalogue.pages[model]
+    operation = schemathesis.openapi.from_dict(page.document, config=schemathesis.Config())[CREATE_TASK_PATH]["POST"]
+    mode = GenerationMode.POSITIVE if valid else GenerationMode.NEGATIVE
+    bodies: st.SearchStrategy[Any] = operation.as_strategy(generation_mode=mode).map(lambda case: case.body)
+    return bodies.filter(lambda body: not isinstance(body, bytes) and catalogue.accepts(body) is valid)
+
+
+@functools.cache
+def _catalogue(model_specs: tuple[str, ...]) -> ModelCatalogue:
+    return ModelCatalogue.load(model_specs)
 
 
 @st.composite

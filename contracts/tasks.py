@@ -4,13 +4,15 @@ schedule, check every record and every transition, download the result, check th
 from __future__ import annotations
 
 import hmac
-import io
 import json
 from typing import Any
 
 from contracts.api import CREATE_TASK_PATH, SIGNATURE_HEADER, TASK_DETAILS_PATH, TIMESTAMP_HEADER, sign_callback
 from contracts.checks import CheckFailed, body_of
 from contracts.lifecycle import TERMINAL, moves_forward, poll_delays
+from contracts.media import media_rules
+from contracts.models import ModelPage
+from contracts.outputs import output_for
 from contracts.receiver import CallbackReceiver, Delivery
 from contracts.run import ContractRun
 from contracts.spec import schema
@@ -61,25 +63,6 @@ def record_rules(record: dict[str, Any], body: dict[str, Any]) -> None:
         raise CheckFailed("costTime >= 0", repr(cost))
 
 
-def media_rules(content_type: str, video: bytes, resolution: str, duration: str) -> None:
-    if content_type.split(";")[0].strip() != "video/mp4":
-        raise CheckFailed("Content-Type video/mp4", content_type or "none")
-    import av
-
-    try:
-        with av.open(io.BytesIO(video), mode="r") as container:
-            stream = container.streams.video[0]
-            size = (stream.width, stream.height)
-            seconds = float(container.duration or 0) / av.time_base
-    except (av.FFmpegError, IndexError) as exc:
-        raise CheckFailed("a playable MP4 with a video stream", f"{type(exc).__name__}: {exc}") from exc
-    lines = int(resolution.rstrip("p"))
-    if min(size) != lines:
-        raise CheckFailed(f"a {resolution} video", f"{size[0]}x{size[1]}")
-    if abs(seconds - float(duration)) > 0.5:
-        raise CheckFailed(f"a {duration} s video", f"{seconds:.2f} s")
-
-
 def callback_rules(delivery: Delivery, record: dict[str, Any], hmac_key: str | None) -> None:
     try:
         payload = delivery.json()
@@ -104,8 +87,11 @@ def callback_rules(delivery: Delivery, record: dict[str, Any], hmac_key: str | N
                               f"timestamp {timestamp!r}, signature {given!r}")
 
 
-def check_task(run: ContractRun, body: dict[str, Any], receiver: CallbackReceiver | None) -> None:
-    """One task from creation to its end, checking everything on the way."""
+def check_task(run: ContractRun, body: dict[str, Any], receiver: CallbackReceiver | None,
+               page: ModelPage | None = None) -> None:
+    """One task of `page`'s model (the seed's by default) from creation to its end, checking
+    everything on the way, its result against what the model page promises."""
+    expected = output_for(page or run.catalogue.default, body.get("input", {}))
     created = run.api("POST", CREATE_TASK_PATH, json=body)
     answer = body_of(created)
     task_id = answer.get("data", {}).get("taskId") if isinstance(answer, dict) and answer.get("data") else None
@@ -134,12 +120,10 @@ def check_task(run: ContractRun, body: dict[str, Any], receiver: CallbackReceive
     again = body_of(run.api("GET", TASK_DETAILS_PATH, params={"taskId": task_id})).get("data")
     run.verify("terminal_stays", _same, final, again)
     if final["state"] == "success":
-        given = body.get("input", {})
         for url in result_urls(final):
             downloaded = run.download(url)
             run.verify("result_media", media_rules, downloaded.headers.get("content-type", ""),
-                       downloaded.content, given.get("resolution", "720p"), given.get("duration", "5"),
-                       request=downloaded.request)
+                       downloaded.content, expected, request=downloaded.request)
     if receiver is not None:
         deliveries = receiver.wait_for(task_id, run.options.callback_wait_seconds)
         run.verify("callback_delivered", _delivered, deliveries, task_id)

@@ -12,7 +12,7 @@ import functools
 import reprlib
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
 import jsonschema_rs
 from jsonschema.exceptions import ValidationError, best_match
@@ -114,6 +114,10 @@ def compile_schema(schema: JSON) -> CompiledSchema:
     return CompiledSchema(fast, OAS30Validator(schema, format_checker=oas30_format_checker))
 
 
+class BodyCheck(Protocol):
+    def check(self, instance: Any, root: str = "body") -> None: ...
+
+
 @dataclass(frozen=True)
 class QueryParameter:
     name: str
@@ -127,7 +131,7 @@ class RequestValidator:
 
     operation: Operation
     media_type: str | None
-    body: CompiledSchema | None
+    body: BodyCheck | None
     query: tuple[QueryParameter, ...]
 
     def check_query(self, params: Mapping[str, str]) -> None:

@@ -13,6 +13,7 @@ from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import Response
 
+from contracts.api import CREATE_TASK
 from contracts.validators import request_validators
 from mock_server.errors import ApiError
 from mock_server.http.access_log import AccessLog
@@ -22,6 +23,7 @@ from mock_server.http.dispatch import OperationDispatch
 from mock_server.http.files import file_routes
 from mock_server.http.operations import api_routes
 from mock_server.http.render import Renderer, crash, routing_error
+from mock_server.http.spec import spec_routes
 from mock_server.services import Services
 from mock_server.settings import Settings
 from mock_server.sim.clock import VirtualClock
@@ -33,10 +35,13 @@ def create_app(settings: Settings | None = None, *, clock: VirtualClock | None =
     settings = settings or Settings()
     services = Services.build(settings, clock=clock, store=store, transport=transport)
     renderer = Renderer(settings.status_policy)
-    operations = api_routes(services, request_validators(), keys=KeyRing(settings.api_keys),
+    # createTask is validated by model: the catalogue picks each model's compiled validator.
+    validators = {**request_validators(), CREATE_TASK: services.catalogue.create_task_validator()}
+    operations = api_routes(services, validators, keys=KeyRing(settings.api_keys),
                             policy=settings.status_policy, max_body_bytes=settings.max_body_bytes,
                             public_url=settings.public_url)
-    routes = [*operations, *control_routes(services, settings.admin_token), *file_routes(services)]
+    routes = [*operations, *control_routes(services, settings.admin_token), *file_routes(services),
+              *spec_routes(services.catalogue, public_url=settings.public_url)]
 
     async def routing(request: Request, exc: Exception) -> Response:
         return renderer.response(routing_error(request, exc))

@@ -10,6 +10,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from contracts.api import CREATE_TASK_PATH, TASK_DETAILS_PATH
+from contracts.models import ModelPageError
 from mock_server.net import is_loopback
 from mock_server.settings import STATUS_POLICIES, Settings, SettingsError, load_settings
 
@@ -57,6 +58,8 @@ def parser() -> argparse.ArgumentParser:
                        help="where uploads and rendered videos live (default: a temporary directory)")
     serve.add_argument("--files-dir", dest="files_dir",
                        help="a directory whose files file:// URLs and image_url may name")
+    serve.add_argument("--model-spec", action="append", dest="model_specs", metavar="PATH",
+                       help="a model page (OpenAPI, the seed's format) or a directory of them; repeatable")
     serve.add_argument("--config", type=Path, help="TOML file with any of these settings")
     serve.add_argument("--log-level", default="info", help="uvicorn log level (default info)")
     return root
@@ -81,10 +84,10 @@ def banner(settings: Settings, port: int) -> str:
     ])
 
 
-SETTING_FLAGS = ("host", "port", "public_url", "access_log", "seed", "speed", "epoch_ms", "api_keys", "status_policy",
-                 "create_rate_limit", "query_rate_limit", "maintenance", "disabled_features",
-                 "webhook_hmac_key", "callback_allow_hosts", "admin_token", "db", "data_dir",
-                 "files_dir")
+SETTING_FLAGS = ("host", "port", "public_url", "access_log", "model_specs", "seed", "speed", "epoch_ms",
+                 "api_keys", "status_policy", "create_rate_limit", "query_rate_limit", "maintenance",
+                 "disabled_features", "webhook_hmac_key", "callback_allow_hosts", "admin_token", "db",
+                 "data_dir", "files_dir")
 
 
 def settings_from(args: argparse.Namespace) -> Settings:
@@ -108,12 +111,19 @@ def serve(args: argparse.Namespace) -> int:
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     try:
         sock.bind((settings.host, settings.port))
+        # Listening before the banner: a client that reads the URL and connects at once waits
+        # in the backlog until uvicorn accepts, instead of being refused.
+        sock.listen(2048)
     except OSError as exc:
         print(f"apikley-mock: cannot listen on {settings.host}:{settings.port}: {exc}",
               file=sys.stderr)
         return 2
     port = sock.getsockname()[1]
-    app = create_app(settings)
+    try:
+        app = create_app(settings)
+    except ModelPageError as exc:
+        print(f"apikley-mock: {exc}", file=sys.stderr)
+        return 2
     print(banner(settings, port), flush=True)
     if (warning := exposure_warning(settings)) is not None:
         print(warning, file=sys.stderr, flush=True)

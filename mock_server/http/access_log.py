@@ -57,7 +57,7 @@ def line(scope: Scope, status: int, body: bytes, elapsed_ms: float) -> str:
     path = scope["path"]
     task_id = task_id or next(iter(query.get("taskId", [])), None)
     if task_id is None and path.startswith(RESULTS_PREFIX):
-        task_id = path.removeprefix(RESULTS_PREFIX).removesuffix(".mp4")
+        task_id = path.removeprefix(RESULTS_PREFIX).rpartition(".")[0] or None
     return (f"{scope.get('method', '-')} {path} code={code if code is not None else '-'} "
             f"status={status or '-'} {elapsed_ms:.2f}ms task={task_id or '-'}")
 

@@ -77,6 +77,10 @@ class Control:
             raise ApiError(404, NO_SUCH_TASK.format(task_id=task_id))
         return task
 
+    async def models(self, request: Request) -> Any:
+        """The loaded models: id, source page, output kind, input fields."""
+        return self.services.catalogue.describe()
+
     async def health(self, request: Request) -> Any:
         return {"status": "ok", "now": self.services.clock.now_ms(), "tasks": self.tasks.count(),
                 "uploadBytes": self.services.uploads.used_bytes}
@@ -212,6 +216,7 @@ def control_routes(services: Services, admin_token: str | None) -> list[Route]:
 
     return [
         route("/health", control.health, ["GET"], open_to_all=True),  # readiness, for CI
+        route("/models", control.models, ["GET"]),
         route("/reset", control.reset, ["POST"]),
         route("/tasks", control.list_tasks, ["GET"]),
         route("/tasks/{task_id}", control.get_task, ["GET"]),

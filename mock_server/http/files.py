@@ -15,10 +15,10 @@ from starlette.requests import Request
 from starlette.responses import FileResponse, Response
 from starlette.routing import Route
 
+from contracts.outputs import output_for
 from mock_server.errors import GONE, ApiError
 from mock_server.http.render import Renderer
 from mock_server.media.images import decode_data_url, image_type, open_image
-from mock_server.media.video import frame_size
 from mock_server.services import Services
 from mock_server.sim.task import Task
 from mock_server.urls import FILE_ROUTE, RESULT_ROUTE
@@ -34,6 +34,7 @@ class FileHost:
         self.links = services.links
         self.media = services.media
         self.files = services.files
+        self.catalogue = services.catalogue
 
     def input_image(self, task: Task, image_url: object, request_origin: str) -> Image | None:
         if not isinstance(image_url, str):
@@ -45,17 +46,17 @@ class FileHost:
         return open_image(path.read_bytes()) if path is not None else None
 
     async def result(self, request: Request) -> Response:
-        task_id = request.path_params["task_id"]
+        task_id, _, extension = request.path_params["name"].rpartition(".")
         task = self.links.servable(task_id, request.query_params.get("expires"), request.query_params.get("token"))
-        if task is None:
+        if task is None or extension != task.output:
             return RENDERER.response(ApiError(404, GONE.format(path=request.url.path)))
         given = orjson.loads(task.param).get("input", {})
+        output = output_for(self.catalogue.page(task.model), given)  # what the request asked its model for
         origin = str(request.base_url).rstrip("/")
-        width, height = frame_size(task.resolution)
-        path = await self.media.get(task_id, lambda: self.input_image(task, given.get("image_url"), origin),
-                                    fallback=(str(given.get("prompt", "")), task_id), width=width,
-                                    height=height, seconds=int(task.duration))
-        return FileResponse(path, media_type="video/mp4")
+        path = await self.media.get(task_id, lambda: self.input_image(task, output.image_url, origin),
+                                    fallback=(str(given.get("prompt", "")), task_id), width=output.width,
+                                    height=output.height, seconds=output.seconds, extension=task.output)
+        return FileResponse(path, media_type=output.media_type)
 
     async def file(self, request: Request) -> Response:
         path = self.files.uploads.resolve(request.path_params["path"])

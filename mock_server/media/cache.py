@@ -11,6 +11,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from mock_server.media.audio import render_wav
+from mock_server.media.still import render_image
 from mock_server.media.video import render_mp4, test_card
 
 if TYPE_CHECKING:
@@ -20,7 +22,7 @@ RENDER_CONCURRENCY = 2
 
 
 class MediaCache:
-    """Rendered videos by task id under `root`, within `max_bytes` (least recently used out)."""
+    """Rendered results by task id under `root`, within `max_bytes` (least recently used out)."""
 
     def __init__(self, root: Path, max_bytes: int) -> None:
         self.root = root
@@ -29,14 +31,15 @@ class MediaCache:
         self._locks: dict[str, asyncio.Lock] = {}
         self._slots: asyncio.Semaphore | None = None
 
-    def path(self, key: str) -> Path:
-        return self.root / f"{key}.mp4"
+    def path(self, key: str, extension: str = "mp4") -> Path:
+        return self.root / f"{key}.{extension}"
 
     async def get(self, key: str, load_image: Callable[[], Image.Image | None], *, fallback: tuple[str, str],
-                  width: int, height: int, seconds: int) -> Path:
-        """The cached render of `key`, rendering it first (once, in a worker thread) if needed:
-        `load_image` (reading and decoding the input) runs in that thread too."""
-        target = self.path(key)
+                  width: int, height: int, seconds: int, extension: str = "mp4") -> Path:
+        """The cached render of `key` (an MP4 video, a PNG/JPEG/WebP image or a WAV, by
+        `extension`), rendering it first (once, in a worker thread) if needed: `load_image`
+        (reading and decoding the input) runs in that thread too."""
+        target = self.path(key, extension)
         lock = self._locks.setdefault(key, asyncio.Lock())
         async with lock:
             if not target.exists():
@@ -44,8 +47,14 @@ class MediaCache:
                     self._slots = asyncio.Semaphore(RENDER_CONCURRENCY)
 
                 def render() -> None:
+                    if extension == "wav":
+                        render_wav(key, seconds=seconds, target=target)
+                        return
                     source = load_image() or test_card(width, height, *fallback)
-                    render_mp4(source, width=width, height=height, seconds=seconds, target=target)
+                    if extension == "mp4":
+                        render_mp4(source, width=width, height=height, seconds=seconds, target=target)
+                    else:
+                        render_image(source, width=width, height=height, extension=extension, target=target)
 
                 async with self._slots:
                     await asyncio.to_thread(render)
@@ -55,7 +64,8 @@ class MediaCache:
         return target
 
     def evict(self, *, keep: Path | None = None) -> None:
-        renders = sorted(self.root.glob("*.mp4"), key=lambda path: path.stat().st_mtime)
+        renders = sorted((path for path in self.root.iterdir() if path.suffix != ".partial"),
+                         key=lambda path: path.stat().st_mtime)
         total = sum(path.stat().st_size for path in renders)
         for path in renders:
             if total <= self.max_bytes:

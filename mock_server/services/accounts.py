@@ -8,6 +8,8 @@ from collections.abc import Mapping
 from mock_server.errors import INSUFFICIENT_CREDITS, ApiError
 from mock_server.store.base import TaskStore
 
+DEFAULT_CREDITS = {"video": 20.0, "image": 4.0, "audio": 10.0}  # models without a price of their own
+
 
 class Accounts:
     def __init__(self, store: TaskStore, *, initial_balance: float, prices: Mapping[str, float]) -> None:
@@ -15,8 +17,16 @@ class Accounts:
         self._initial = initial_balance
         self._prices = prices
 
-    def price(self, resolution: str, duration: str) -> float:
-        return self._prices[f"{resolution}/{duration}"]
+    def price(self, resolution: str, duration: str, *, kind: str = "video",
+              page_credits: float | Mapping[str, float] | None = None) -> float:
+        """Credits for a task: the model page's `x-apikley-credits` (a number, or a table by
+        "resolution/duration"), else the settings' price table, else a default for its kind."""
+        key = f"{resolution}/{duration}"
+        if isinstance(page_credits, (int, float)):
+            return float(page_credits)
+        if isinstance(page_credits, Mapping) and key in page_credits:
+            return float(page_credits[key])
+        return self._prices.get(key, DEFAULT_CREDITS[kind])
 
     def balance(self, api_key: str) -> float:
         stored = self._store.balance(api_key)

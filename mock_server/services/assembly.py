@@ -15,8 +15,8 @@ from pathlib import Path
 
 import httpx
 
-from contracts.api import CREATE_TASK
-from contracts.spec import operation, operations
+from contracts.catalogue import ModelCatalogue
+from contracts.spec import operations
 from mock_server.delivery.callbacks import CallbackDispatcher, CallbackPolicy
 from mock_server.media.cache import MediaCache
 from mock_server.services.accounts import Accounts
@@ -62,12 +62,14 @@ class Services:
     requests: RequestJournal
     media: MediaCache
     files: OfflineFiles
+    catalogue: ModelCatalogue
     _store: TaskStore
     _owned: contextlib.ExitStack
 
     @classmethod
     def build(cls, settings: Settings, *, clock: VirtualClock | None = None, store: TaskStore | None = None,
               transport: httpx.AsyncBaseTransport | None = None) -> Services:
+        catalogue = ModelCatalogue.load(settings.model_specs)  # a bad page stops start-up here
         owned = contextlib.ExitStack()
         if store is None:
             store = open_store(settings)
@@ -92,8 +94,7 @@ class Services:
         settlement = Settlement(store=store, clock=clock, timelines=timelines, accounts=accounts,
                                 dispatcher=dispatcher)
         tasks = TaskService(store=store, clock=clock, timelines=timelines, accounts=accounts, admission=admission,
-                            settlement=settlement, input_defaults=operation(CREATE_TASK).input_defaults(),
-                            record_ttl_seconds=settings.record_ttl_seconds)
+                            settlement=settlement, catalogue=catalogue, record_ttl_seconds=settings.record_ttl_seconds)
         links = ResultLinks(tasks=tasks, clock=clock, seed=settings.seed,
                             result_ttl_seconds=settings.result_ttl_seconds,
                             link_ttl_seconds=settings.download_url_ttl_seconds)
@@ -110,7 +111,7 @@ class Services:
                                                               store=store, clock=clock),
                    requests=RequestJournal(settings.journal_size),
                    media=MediaCache(data_dir / "results", settings.max_data_bytes // 2), files=files,
-                   _store=store, _owned=owned)
+                   catalogue=catalogue, _store=store, _owned=owned)
 
     def reset(self, api_key: str | None = None) -> None:
         """Forget everything, or one key's tasks, balance, queue, limits and journals."""

@@ -41,7 +41,7 @@ class ResultLinks:
         result URL may name the mock by any of its `own` origins (public or listener)."""
         path = urlsplit(url).path
         name = path.rsplit("/", 1)[-1]
-        task = self._tasks.find(name.removesuffix(".mp4")) if path.startswith(RESULTS_PREFIX) else None
+        task = self._tasks.find(name.rpartition(".")[0]) if path.startswith(RESULTS_PREFIX) else None
         if (task is None or task.api_key != api_key or not is_own_url(url, (task.origin, *own))
                 or path != urlsplit(result_urls(task)[0]).path or not self.available(task)):
             raise ApiError(422, NOT_GENERATED_HERE)

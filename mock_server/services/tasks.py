@@ -7,12 +7,14 @@ timeline and the clock, so reading never changes it and terminal states never ch
 from __future__ import annotations
 
 import gc
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator
 from typing import Any
 
 import orjson
 
+from contracts.catalogue import ModelCatalogue
 from contracts.lifecycle import TERMINAL
+from contracts.outputs import output_for
 from mock_server.errors import RECORD_NOT_FOUND, TASK_ENDED, ApiError
 from mock_server.services.accounts import Accounts
 from mock_server.services.admission import Admission
@@ -32,7 +34,7 @@ GC_FREEZE_EVERY = 1000
 
 class TaskService:
     def __init__(self, *, store: TaskStore, clock: VirtualClock, timelines: Timelines, accounts: Accounts,
-                 admission: Admission, settlement: Settlement, input_defaults: Mapping[str, Any],
+                 admission: Admission, settlement: Settlement, catalogue: ModelCatalogue,
                  record_ttl_seconds: float) -> None:
         self._store = store
         self._clock = clock
@@ -40,28 +42,35 @@ class TaskService:
         self._accounts = accounts
         self._admission = admission
         self._settlement = settlement
-        self._defaults = input_defaults
+        self.catalogue = catalogue
         self._record_ttl_ms = record_ttl_seconds * 1000
-        self._ids = TaskIdGenerator(clock.now_ms, last_issued=store.last_id_number())
+        # Hex ids carry no number: after a restart, start above the stored run's clock too.
+        self._ids = TaskIdGenerator(clock.now_ms, last_issued=max(store.last_id_number(), store.load_clock() or 0))
         self._created = 0
 
     def create_task(self, api_key: str, body: dict[str, Any], *, origin: str,
                     outcome: Outcome | None = None) -> dict[str, Any]:
         given = body.get("input", {})
         outcome = self._admission.task_outcome(outcome, given.get("prompt"))
-        resolution = given.get("resolution", self._defaults["resolution"])
-        duration = given.get("duration", self._defaults["duration"])
-        self._admission.check_features({"resolution": resolution, "duration": duration})
+        page = self.catalogue.page(body["model"])
+        output = output_for(page, given)
+        resolution, duration = output.resolution, output.duration
+        self._admission.check_features({"model": page.model_id, "resolution": resolution, "duration": duration})
         self._admission.check_callback_url(body.get("callBackUrl"))
-        cost = self._accounts.price(resolution, duration)
+        cost = self._accounts.price(resolution, duration, kind=output.kind, page_credits=page.credits)
         self._settlement.settle()  # refunds due by now count towards the balance
         self._accounts.charge(api_key, cost)
         outcome = outcome or self._admission.take_queued_outcome(api_key)
         now = self._clock.now_ms()
-        task = Task(self._ids.next_id(now), api_key, body["model"], orjson.dumps(body).decode(),
-                    resolution, duration, body.get("callBackUrl"), now, origin, cost,
-                    outcome or DEFAULT_OUTCOME)
-        self._store.add(task)
+        param = orjson.dumps(body).decode()
+        while True:  # a hex id can only repeat one stored before a restart: take the next
+            task = Task(self._ids.next_id(now, page.vendor), api_key, body["model"], param, resolution, duration,
+                        body.get("callBackUrl"), now, origin, cost, outcome or DEFAULT_OUTCOME, output.extension)
+            try:
+                self._store.add(task)
+                break
+            except KeyError:
+                continue
         self._settlement.watch(task)
         self._created += 1
         if self._created % GC_FREEZE_EVERY == 0:

@@ -17,7 +17,7 @@ from mock_server.urls import result_url
 
 
 def result_urls(task: Task) -> list[str]:
-    return [result_url(task.origin, task.task_id)]
+    return [result_url(task.origin, task.task_id, task.output)]
 
 
 def task_record(task: Task, timeline: Timeline, now_ms: int) -> dict[str, Any]:

@@ -22,3 +22,4 @@ class Task(NamedTuple):
     origin: str  # base URL the task was created through: its result URLs point there
     credits: float
     outcome: Outcome
+    output: str = "mp4"  # the result file's extension (mp4, png, jpeg, webp, wav): its model's output

@@ -21,7 +21,7 @@ CREATE TABLE IF NOT EXISTS tasks (
     resolution TEXT NOT NULL, duration TEXT NOT NULL, callback_url TEXT,
     created_ms INTEGER NOT NULL, origin TEXT NOT NULL, credits REAL NOT NULL,
     outcome TEXT NOT NULL, settled INTEGER NOT NULL DEFAULT 0,
-    callback_done INTEGER NOT NULL DEFAULT 0
+    callback_done INTEGER NOT NULL DEFAULT 0, output TEXT NOT NULL DEFAULT 'mp4'
 );
 CREATE INDEX IF NOT EXISTS tasks_by_key ON tasks (api_key);
 CREATE INDEX IF NOT EXISTS tasks_unsettled ON tasks (settled) WHERE settled = 0;
@@ -34,15 +34,17 @@ CREATE TABLE IF NOT EXISTS deliveries (
 CREATE INDEX IF NOT EXISTS deliveries_by_key ON deliveries (api_key, id);
 CREATE TABLE IF NOT EXISTS meta (name TEXT PRIMARY KEY, value TEXT NOT NULL);
 """
-COLUMNS = "task_id, api_key, model, param, resolution, duration, callback_url, created_ms, origin, credits, outcome"
+COLUMNS = ("task_id, api_key, model, param, resolution, duration, callback_url, created_ms, origin, credits, "
+           "outcome, output")
+OUTCOME = Task._fields.index("outcome")
 
 
 def _row(task: Task) -> tuple[Any, ...]:
-    return (*task[:-1], json.dumps(dataclasses.asdict(task.outcome)))
+    return (*task[:OUTCOME], json.dumps(dataclasses.asdict(task.outcome)), *task[OUTCOME + 1:])
 
 
 def _task(row: tuple[Any, ...]) -> Task:
-    return Task._make((*row[:-1], Outcome(**json.loads(row[-1]))))
+    return Task._make((*row[:OUTCOME], Outcome(**json.loads(row[OUTCOME])), *row[OUTCOME + 1:]))
 
 
 class SqliteTaskStore:
@@ -54,7 +56,7 @@ class SqliteTaskStore:
         with self._lock:
             self._db.execute("PRAGMA journal_mode=WAL")
             self._db.execute("PRAGMA synchronous=NORMAL")  # WAL: durable across crashes of the app
-            _add_callback_done_column(self._db)
+            _migrate(self._db)
             self._db.executescript(SCHEMA)
         self.deliveries: DeliveryLog = _SqliteDeliveries(self._db, self._lock)
 
@@ -64,13 +66,13 @@ class SqliteTaskStore:
 
     def add(self, task: Task) -> None:
         try:
-            self._execute(f"INSERT INTO tasks ({COLUMNS}) VALUES (?,?,?,?,?,?,?,?,?,?,?)", _row(task))
+            self._execute(f"INSERT INTO tasks ({COLUMNS}) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)", _row(task))
         except sqlite3.IntegrityError as exc:
             raise KeyError(f"task {task.task_id} exists already") from exc
 
     def update(self, task: Task) -> None:
         cursor = self._execute("UPDATE tasks SET outcome = ? WHERE task_id = ?",
-                               (_row(task)[-1], task.task_id))
+                               (_row(task)[OUTCOME], task.task_id))
         if cursor.rowcount == 0:
             raise KeyError(task.task_id)
 
@@ -147,12 +149,14 @@ class SqliteTaskStore:
             self._db.close()
 
 
-def _add_callback_done_column(db: sqlite3.Connection) -> None:
-    """Files written before callbacks were tracked to their end get the column."""
+def _migrate(db: sqlite3.Connection) -> None:
+    """Files written by earlier versions get the columns added since."""
     columns = {row[1] for row in db.execute("PRAGMA table_info(tasks)")}
     if columns and "callback_done" not in columns:
         db.execute("ALTER TABLE tasks ADD COLUMN callback_done INTEGER NOT NULL DEFAULT 0")
         db.execute("UPDATE tasks SET callback_done = 1 WHERE settled = 1")  # handled before: not resent
+    if columns and "output" not in columns:
+        db.execute("ALTER TABLE tasks ADD COLUMN output TEXT NOT NULL DEFAULT 'mp4'")
 
 
 class _SqliteDeliveries:

@@ -270,7 +270,7 @@ def test_cli_prints_each_phase_with_its_counts() -> None:
     assert done.returncode == 0, done.stdout
     counts = re.findall(r"^   (.+): (\d+) checks passed, (\d+) failed$", done.stdout, re.M)
     assert [phase for phase, _, _ in counts] == ["api key", "auth", "validation", "unknown task",
-                                                 "lifecycle and callbacks"]
+                                                 "lifecycle and callbacks: bytedance/v1-pro-fast-image-to-video"]
     assert all(int(passed) > 0 and failed == "0" for _, passed, failed in counts)
 
 
