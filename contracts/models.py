@@ -7,9 +7,10 @@ model's own `input` schema. The bundled spec's createTask is the seed model, alw
 
 from __future__ import annotations
 
+import functools
 import json
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -40,6 +41,8 @@ class ModelPage:
     output: str
     credits: float | Mapping[str, float] | None
     document: JSON  # the whole page, `$ref`s intact (what schemathesis generates from)
+    # What requests of each shape ask this model to make (contracts.outputs), worked out once.
+    shapes: dict[Any, Any] = field(default_factory=dict, compare=False, repr=False)
 
     @property
     def vendor(self) -> str:
@@ -58,9 +61,11 @@ class ModelPage:
     def input_fields(self) -> tuple[str, ...]:
         return tuple(self.input_schema.get("properties", {}))
 
+    @functools.cached_property
     def input_defaults(self) -> JSON:
-        return {name: field["default"] for name, field in self.input_schema.get("properties", {}).items()
-                if "default" in field}
+        """The defaults the page declares for its input fields (read-only: shared)."""
+        return {name: spec["default"] for name, spec in self.input_schema.get("properties", {}).items()
+                if "default" in spec}
 
     def example_body(self) -> JSON:
         """The page's own createTask example, else one built from the schema's examples."""

@@ -32,7 +32,6 @@ class OutputSpec:
     width: int  # 0 for audio
     height: int
     seconds: int  # 0 for an image
-    image_url: str | None  # the source image the request names, if any
 
     @property
     def media_type(self) -> str:
@@ -48,24 +47,46 @@ class OutputSpec:
         return str(self.seconds)
 
 
+# The input fields that decide the output's shape: requests alike in these make the same.
+SHAPE_FIELDS = ("resolution", "aspect_ratio", "ratio", "duration", "duration_seconds", "seconds", "length",
+                "output_format", "image_size", "size")
+MAX_SHAPES = 1024  # per model: requests come in few shapes; a bound keeps odd clients cheap
+
+
 def output_for(page: ModelPage, given: Mapping[str, Any]) -> OutputSpec:
-    values = {**page.input_defaults(), **given}
-    image_url = source_image(values)
+    """What `given` (a createTask `input`) asks `page`'s model to make. On the createTask path:
+    worked out once per shape of request and model."""
+    values = {**page.input_defaults, **given}
+    shape = tuple(values.get(name) for name in SHAPE_FIELDS)
+    try:
+        found: OutputSpec | None = page.shapes.get(shape)
+    except TypeError:  # an unhashable value (say, a list): work it out without the cache
+        return shaped(page, values)
+    if found is None:
+        if len(page.shapes) >= MAX_SHAPES:
+            page.shapes.clear()
+        found = page.shapes[shape] = shaped(page, values)
+    return found
+
+
+def shaped(page: ModelPage, values: Mapping[str, Any]) -> OutputSpec:
     if page.output == "audio":
-        return OutputSpec("audio", "wav", 0, 0, seconds_of(values, AUDIO_DEFAULT_SECONDS), image_url)
+        return OutputSpec("audio", "wav", 0, 0, seconds_of(values, AUDIO_DEFAULT_SECONDS))
     ratio = aspect_ratio(values)
     if page.output == "image":
         width, height = image_size(values, ratio)
         extension = IMAGE_FORMATS.get(str(values.get("output_format", "png")).lower(), "png")
-        return OutputSpec("image", extension, width, height, 0, image_url)
+        return OutputSpec("image", extension, width, height, 0)
     lines = VIDEO_DEFAULT_LINES
     if isinstance(values.get("resolution"), str) and re.fullmatch(r"\d{3,4}p", values["resolution"]):
         lines = int(values["resolution"][:-1])
     width, height = short_side_frame(lines, ratio)
-    return OutputSpec("video", "mp4", width, height, seconds_of(values, VIDEO_DEFAULT_SECONDS), image_url)
+    return OutputSpec("video", "mp4", width, height, seconds_of(values, VIDEO_DEFAULT_SECONDS))
 
 
-def source_image(values: Mapping[str, Any]) -> str | None:
+def source_image(page: ModelPage, given: Mapping[str, Any]) -> str | None:
+    """The source image a request names, in whichever field its model takes it."""
+    values = {**page.input_defaults, **given}
     for name in IMAGE_FIELDS:
         value = values.get(name)
         if isinstance(value, list):

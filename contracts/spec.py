@@ -84,11 +84,6 @@ class Operation:
         found: JSON = content.get(media_type, {}).get("schema", {})
         return found
 
-    def input_defaults(self) -> JSON:
-        """The defaults the body's `input` object declares (e.g. resolution, duration)."""
-        properties = self.body_schema().get("properties", {}).get("input", {}).get("properties", {})
-        return {name: field["default"] for name, field in properties.items() if "default" in field}
-
 
 def operations(document: JSON | None = None) -> Iterator[Operation]:
     """Every operation under `paths`, in document order."""

@@ -15,7 +15,7 @@ from starlette.requests import Request
 from starlette.responses import FileResponse, Response
 from starlette.routing import Route
 
-from contracts.outputs import output_for
+from contracts.outputs import output_for, source_image
 from mock_server.errors import GONE, ApiError
 from mock_server.http.render import Renderer
 from mock_server.media.images import decode_data_url, image_type, open_image
@@ -53,7 +53,8 @@ class FileHost:
         given = orjson.loads(task.param).get("input", {})
         output = output_for(self.catalogue.page(task.model), given)  # what the request asked its model for
         origin = str(request.base_url).rstrip("/")
-        path = await self.media.get(task_id, lambda: self.input_image(task, output.image_url, origin),
+        image_url = source_image(self.catalogue.page(task.model), given)
+        path = await self.media.get(task_id, lambda: self.input_image(task, image_url, origin),
                                     fallback=(str(given.get("prompt", "")), task_id), width=output.width,
                                     height=output.height, seconds=output.seconds, extension=task.output)
         return FileResponse(path, media_type=output.media_type)
