@@ -26,7 +26,9 @@ class ModelCatalogue:
         assert isinstance(seed, CompiledSchema)
         self._schemas: dict[str, CompiledSchema] = {
             page.model_id: seed if page is self.default else compile_schema(page.body_schema) for page in pages}
-        self._validator = dataclasses.replace(request_validators()[CREATE_TASK], body=self)
+        # With the seed model alone, createTask's validator is the seed's own, as it always was.
+        seed_validator = request_validators()[CREATE_TASK]
+        self._validator = seed_validator if len(pages) == 1 else dataclasses.replace(seed_validator, body=self)
 
     @classmethod
     def load(cls, paths: Iterable[str | Path] = ()) -> ModelCatalogue:

@@ -27,6 +27,12 @@ PAGE_SUFFIXES = (".json", ".yaml", ".yml")
 IMAGE_FIELDS = ("image_url", "first_frame_url", "image_urls", "input_urls", "reference_image_urls", "image")
 
 
+# The input fields that decide an output's shape (contracts.outputs): requests alike in these
+# make the same kind, size, length and format.
+SHAPE_FIELDS = ("resolution", "aspect_ratio", "ratio", "duration", "duration_seconds", "seconds", "length",
+                "output_format", "image_size", "size")
+
+
 class ModelPageError(ValueError):
     """A model page that cannot be loaded; the message names the file and the problem."""
 
@@ -44,7 +50,7 @@ class ModelPage:
     # What requests of each shape ask this model to make (contracts.outputs), worked out once.
     shapes: dict[Any, Any] = field(default_factory=dict, compare=False, repr=False)
 
-    @property
+    @functools.cached_property
     def vendor(self) -> str:
         return self.model_id.split("/", 1)[0]
 
@@ -60,6 +66,11 @@ class ModelPage:
     @property
     def input_fields(self) -> tuple[str, ...]:
         return tuple(self.input_schema.get("properties", {}))
+
+    @functools.cached_property
+    def shape_fields(self) -> tuple[str, ...]:
+        """The input fields this page declares that decide an output's shape (contracts.outputs)."""
+        return tuple(name for name in SHAPE_FIELDS if name in self.input_fields)
 
     @functools.cached_property
     def input_defaults(self) -> JSON:

@@ -32,40 +32,33 @@ class OutputSpec:
     width: int  # 0 for audio
     height: int
     seconds: int  # 0 for an image
+    resolution: str = ""  # `720p`: the short side, as the lifecycle and the price table name sizes
+    duration: str = ""  # the seconds, as a string (the price table's key)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "resolution", f"{min(self.width, self.height)}p")
+        object.__setattr__(self, "duration", str(self.seconds))
 
     @property
     def media_type(self) -> str:
         return MEDIA_TYPES[self.extension]
 
-    @property
-    def resolution(self) -> str:
-        """`720p`: the short side, as the lifecycle and the price table name sizes."""
-        return f"{min(self.width, self.height)}p"
 
-    @property
-    def duration(self) -> str:
-        return str(self.seconds)
-
-
-# The input fields that decide the output's shape: requests alike in these make the same.
-SHAPE_FIELDS = ("resolution", "aspect_ratio", "ratio", "duration", "duration_seconds", "seconds", "length",
-                "output_format", "image_size", "size")
 MAX_SHAPES = 1024  # per model: requests come in few shapes; a bound keeps odd clients cheap
 
 
 def output_for(page: ModelPage, given: Mapping[str, Any]) -> OutputSpec:
     """What `given` (a createTask `input`) asks `page`'s model to make. On the createTask path:
     worked out once per shape of request and model."""
-    values = {**page.input_defaults, **given}
-    shape = tuple(values.get(name) for name in SHAPE_FIELDS)
+    shape = tuple([given.get(name) for name in page.shape_fields])
     try:
         found: OutputSpec | None = page.shapes.get(shape)
     except TypeError:  # an unhashable value (say, a list): work it out without the cache
-        return shaped(page, values)
+        return shaped(page, {**page.input_defaults, **given})
     if found is None:
         if len(page.shapes) >= MAX_SHAPES:
             page.shapes.clear()
-        found = page.shapes[shape] = shaped(page, values)
+        found = page.shapes[shape] = shaped(page, {**page.input_defaults, **given})
     return found
 
 

@@ -22,6 +22,8 @@ class Accounts:
         """Credits for a task: the model page's `x-apikley-credits` (a number, or a table by
         "resolution/duration"), else the settings' price table, else a default for its kind."""
         key = f"{resolution}/{duration}"
+        if page_credits is None:
+            return self._prices.get(key, DEFAULT_CREDITS[kind])
         if isinstance(page_credits, (int, float)):
             return float(page_credits)
         if isinstance(page_credits, Mapping) and key in page_credits:

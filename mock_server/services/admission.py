@@ -8,6 +8,7 @@ marker or queue (a queued task outcome belongs to the next task actually created
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from urllib.parse import urlsplit
@@ -39,6 +40,17 @@ class Toggles:
     maintenance: bool = False
     disabled_features: set[str] = field(default_factory=set)
     rate_limits: bool = True  # off: the configured limits are not applied (e.g. while fuzzing)
+
+
+@functools.lru_cache(maxsize=4096)
+def internal_host(url: str) -> str | None:
+    """The URL's host when it is an internal address. Cached: clients repeat their callBackUrl,
+    and parsing it costs more than the rest of createTask's checks."""
+    try:
+        host = (urlsplit(url).hostname or "").lower()
+    except ValueError:
+        return None  # the spec's `format: uri` has judged it already
+    return host if is_internal_address(host) else None
 
 
 class Admission:
@@ -104,13 +116,8 @@ class Admission:
 
     def check_callback_url(self, url: object) -> None:
         """422 for a callBackUrl on an internal address (private, link-local ...) not allowed."""
-        if not isinstance(url, str):
-            return
-        try:
-            host = (urlsplit(url).hostname or "").lower()
-        except ValueError:
-            return  # the spec's `format: uri` has judged it already
-        if is_internal_address(host) and host not in self._callback_allowed:
+        host = internal_host(url) if isinstance(url, str) else None
+        if host is not None and host not in self._callback_allowed:
             raise ApiError(422, CALLBACK_PRIVATE.format(host=host))
 
     def check_features(self, values: Mapping[str, str]) -> None:
