@@ -55,8 +55,7 @@ class TaskService:
         page = self.catalogue.page(body["model"])
         output = output_for(page, given)
         resolution, duration = output.resolution, output.duration
-        if self._admission.toggles.disabled_features:
-            self._admission.check_features({"model": page.model_id, "resolution": resolution, "duration": duration})
+        self._admission.check_features({"model": page.model_id, "resolution": resolution, "duration": duration})
         self._admission.check_callback_url(body.get("callBackUrl"))
         cost = self._accounts.price(resolution, duration, kind=output.kind, page_credits=page.credits)
         self._settlement.settle()  # refunds due by now count towards the balance
