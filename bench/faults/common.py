@@ -20,7 +20,6 @@ from typing import Any
 import httpx
 
 from bench.run import free_port
-from contracts.api import CREATE_TASK_PATH, TASK_DETAILS_PATH
 
 MODEL = "bytedance/v1-pro-fast-image-to-video"
 ROOT = Path(__file__).resolve().parents[2]
@@ -139,5 +138,3 @@ def settle_everything(mock: MockProcess, *, rounds: int = 12) -> list[dict[str, 
             break
     return pending
 
-
-__all__ = ["CREATE_TASK_PATH", "TASK_DETAILS_PATH"]

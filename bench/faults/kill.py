@@ -20,8 +20,6 @@ from starlette.responses import JSONResponse
 from starlette.routing import Route
 
 from bench.faults.common import (
-    CREATE_TASK_PATH,
-    TASK_DETAILS_PATH,
     MockProcess,
     auth,
     control,
@@ -30,6 +28,7 @@ from bench.faults.common import (
     settle_everything,
     workdir,
 )
+from contracts.api import CREATE_TASK_PATH, TASK_DETAILS_PATH
 from contracts.serving import ThreadedServer
 
 KEY = "kill-key"

@@ -18,8 +18,6 @@ from starlette.responses import JSONResponse
 from starlette.routing import Route
 
 from bench.faults.common import (
-    CREATE_TASK_PATH,
-    TASK_DETAILS_PATH,
     MockProcess,
     auth,
     control,
@@ -30,7 +28,7 @@ from bench.faults.common import (
     workdir,
 )
 from bench.run import free_port
-from contracts.api import CREDIT_PATH, DOWNLOAD_URL_PATH
+from contracts.api import CREATE_TASK_PATH, CREDIT_PATH, DOWNLOAD_URL_PATH, TASK_DETAILS_PATH
 from contracts.serving import ThreadedServer
 
 KEYS = [f"soak-key-{number}" for number in range(4)]
