@@ -147,13 +147,14 @@ def render_times() -> list[str]:
     """Result video render time (target: < 1 s for 720p/5 s), from an image and a test card."""
     from PIL import Image
 
-    from mock_server.media.video import frame_size, render_mp4, test_card
+    from contracts.outputs import short_side_frame
+    from mock_server.media.video import render_mp4, test_card
 
     lines = []
     with tempfile.TemporaryDirectory() as scratch:
         photo = Image.effect_mandelbrot((1600, 900), (-2.0, -1.2, 1.0, 1.2), 60).convert("RGB")
         for resolution, seconds in (("720p", 5), ("1080p", 10)):
-            width, height = frame_size(resolution)
+            width, height = short_side_frame(int(resolution.removesuffix("p")), 16 / 9)
             for name, source in (("image", photo), ("test card", test_card(width, height, "A cup", "task_x"))):
                 started = time.perf_counter()
                 render_mp4(source, width=width, height=height, seconds=seconds, target=Path(scratch) / "r.mp4")

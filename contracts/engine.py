@@ -16,7 +16,6 @@ from typing import Any
 import httpx
 
 from contracts.api import (
-    CREATE_TASK,
     CREATE_TASK_PATH,
     CREDIT_PATH,
     GET_ACCOUNT_CREDITS,
@@ -29,7 +28,7 @@ from contracts.models import ModelPage
 from contracts.receiver import CallbackReceiver
 from contracts.report import Failure, Report, curl
 from contracts.run import ContractRun, Listener, RunOptions, Waiter
-from contracts.spec import operation, spec_path
+from contracts.spec import spec_path
 from contracts.tasks import check_task
 
 __all__ = ["ContractRun", "Listener", "RunOptions", "Waiter", "run_contract"]
@@ -37,16 +36,6 @@ SCHEMATHESIS_CONFIG = Path(__file__).with_name("schemathesis.toml")
 CONFORMANCE_CHECKS = ("not_a_server_error,status_code_conformance,content_type_conformance,"
                       "response_schema_conformance,response_headers_conformance,"
                       "apikley_envelope,apikley_status_policy")
-
-
-def valid_body(callback_url: str | None) -> dict[str, Any]:
-    """The spec's own createTask example, with our receiver as callBackUrl (or none)."""
-    definition = operation(CREATE_TASK).definition
-    body = dict(definition["requestBody"]["content"]["application/json"]["example"])
-    body.pop("callBackUrl", None)
-    if callback_url:
-        body["callBackUrl"] = callback_url
-    return body
 
 
 KEY_REFUSED = ("every request with --api-key was refused for auth (code 401); check the key. "
@@ -69,10 +58,9 @@ def probe_key(run: ContractRun) -> bool:
     return True
 
 
-def model_body(run: ContractRun, page: ModelPage, callback_url: str | None) -> dict[str, Any]:
-    """The model's example body, with our receiver as callBackUrl (or none)."""
-    if page is run.catalogue.default:
-        return valid_body(callback_url)
+def model_body(page: ModelPage, callback_url: str | None) -> dict[str, Any]:
+    """The model page's own createTask example (for the seed, the bundled spec's), with our
+    receiver as callBackUrl (or none)."""
     body = {key: value for key, value in page.example_body().items() if key != "callBackUrl"}
     return {**body, "callBackUrl": callback_url} if callback_url else body
 
@@ -80,7 +68,7 @@ def model_body(run: ContractRun, page: ModelPage, callback_url: str | None) -> d
 def probe_auth(run: ContractRun) -> None:
     """No key or a wrong key: code 401, nothing created or charged. Also learns the server's
     status policy (HTTP 401 here means it mirrors codes as HTTP statuses)."""
-    body = valid_body(None)
+    body = model_body(run.catalogue.default, None)
     before = _credits(run)
     for key in (None, "wrong-" + random_task_id()):
         response = run.api("POST", CREATE_TASK_PATH, key=key, json=body)
@@ -203,10 +191,10 @@ def run_contract(options: RunOptions, *, transport: httpx.BaseTransport | None =
         for page in run.pages:
             listener("phase", f"lifecycle and callbacks: {page.model_id}", "")
             if options.callback_url:
-                check_task(run, model_body(run, page, options.callback_url), None, page)
+                check_task(run, model_body(page, options.callback_url), None, page)
             else:
                 with CallbackReceiver() as receiver:
-                    check_task(run, model_body(run, page, receiver.url), receiver, page)
+                    check_task(run, model_body(page, receiver.url), receiver, page)
         if options.schemathesis:
             listener("phase", "schemathesis", "")
             run_schemathesis(run)

@@ -18,12 +18,6 @@ FPS = 12  # a slow zoom needs few frames; 720p/5 s renders in about half a secon
 ZOOM = 1.15
 
 
-def frame_size(resolution: str) -> tuple[int, int]:
-    """`720p` -> 1280x720, `1080p` -> 1920x1080 (16:9, even sizes for yuv420p)."""
-    lines = int(resolution.rstrip("p"))
-    return (lines * 16 // 9) // 2 * 2, lines // 2 * 2
-
-
 def test_card(width: int, height: int, prompt: str, task_id: str) -> Image.Image:
     from PIL import Image, ImageDraw, ImageFont
 
