@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed-stamp
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: run test lint typecheck unit bench soak contract clean
+.PHONY: run test lint typecheck unit browser screenshots bench soak contract clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -24,8 +24,22 @@ lint: $(STAMP)
 typecheck: $(STAMP)
 	$(BIN)/mypy
 
-unit: $(STAMP)
+unit: $(STAMP) browser
 	$(BIN)/pytest -q
+
+# The browser tests drive the distribution's Chromium (Playwright never downloads its own).
+# As root on Debian/Ubuntu it is installed here; elsewhere install it yourself (or set
+# APIKLEY_MOCK_CHROMIUM), or the browser tests skip (CI fails instead: .ci/run).
+browser:
+	@command -v chromium >/dev/null || test -n "$$APIKLEY_MOCK_CHROMIUM" || { \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	    echo "installing Chromium for the browser tests (apt-get install chromium)"; \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; \
+	  else echo "note: no Chromium found and not root: the browser tests will skip"; fi; }
+
+# Retake the README's screenshots (docs/*.png) from the browser tests.
+screenshots: $(STAMP) browser
+	APIKLEY_MOCK_SCREENSHOTS=docs $(BIN)/pytest -q tests/browser -k screenshots
 
 bench: $(STAMP)
 	$(BIN)/python -m bench.run

@@ -22,6 +22,7 @@ from mock_server.http.control import control_routes
 from mock_server.http.dispatch import OperationDispatch
 from mock_server.http.files import file_routes
 from mock_server.http.operations import api_routes
+from mock_server.http.pages import page_routes
 from mock_server.http.render import Renderer, crash, routing_error
 from mock_server.http.spec import spec_routes
 from mock_server.services import Services
@@ -41,7 +42,7 @@ def create_app(settings: Settings | None = None, *, clock: VirtualClock | None =
                             policy=settings.status_policy, max_body_bytes=settings.max_body_bytes,
                             public_url=settings.public_url)
     routes = [*operations, *control_routes(services, settings.admin_token), *file_routes(services),
-              *spec_routes(services.catalogue, public_url=settings.public_url)]
+              *spec_routes(services.catalogue, public_url=settings.public_url), *page_routes(settings.admin_token)]
 
     async def routing(request: Request, exc: Exception) -> Response:
         return renderer.response(routing_error(request, exc))

@@ -3,6 +3,7 @@ client that holds every response it receives to the bundled spec."""
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from dataclasses import dataclass
 
@@ -124,3 +125,20 @@ def receiver() -> Iterator[Receiver]:
 
 def control_for(mock: RunningMock, api_key: str = API_KEY) -> MockControl:
     return MockControl(mock.base_url, api_key)
+
+
+# CI proves the browser tests ran: with APIKLEY_MOCK_REQUIRE_BROWSER=1 (set by .ci/run) a
+# session in which none passed fails, whether they skipped, failed or were never collected.
+BROWSER_TESTS_PASSED: list[str] = []
+
+
+def pytest_runtest_logreport(report: pytest.TestReport) -> None:
+    if report.when == "call" and report.passed and "browser" in report.keywords:
+        BROWSER_TESTS_PASSED.append(report.nodeid)
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    if os.environ.get("APIKLEY_MOCK_REQUIRE_BROWSER") == "1" and not BROWSER_TESTS_PASSED:
+        session.config.get_terminal_writer().line(
+            "APIKLEY_MOCK_REQUIRE_BROWSER=1 but no browser test passed: failing the session", red=True)
+        session.exitstatus = pytest.ExitCode.TESTS_FAILED

@@ -17,6 +17,8 @@ def test_wheel_carries_the_spec_and_loads_it_outside_the_repo(tmp_path: Path) ->
     installed = tmp_path / "site"
     with zipfile.ZipFile(wheel) as archive:
         assert "contracts/openapi/apikley.yaml" in archive.namelist()
+        for page in ("dashboard.html", "dashboard.js", "dashboard.css", "docs.html", "docs.js"):
+            assert f"mock_server/http/static/{page}" in archive.namelist()
         archive.extractall(installed)
     probe = ("import contracts, mock_server; from contracts.spec import spec_path, load_spec; "
              "from contracts.validators import request_validators; "

@@ -28,6 +28,7 @@ from mock_server.store.base import DeliveryLog, JournalEntry
 
 TIMEOUT_SECONDS = 15.0  # upstream: the receiver must answer within 15 s
 FINAL_RESULTS = frozenset({"delivered", "failed", "refused", "dropped"})
+EXCERPT_CHARS = 200  # of the receiver's answer, journaled with each attempt
 
 
 @dataclass(frozen=True)
@@ -130,11 +131,13 @@ class CallbackDispatcher:
             self.pump()  # a slot is free
 
     def _record(self, delivery: Delivery, *, result: str, status: int | None = None,
-                latency_ms: float | None = None, error: str | None = None) -> None:
+                latency_ms: float | None = None, error: str | None = None,
+                signature: str | None = None, response: str | None = None) -> None:
         self._journal.add(delivery.api_key, {
             "taskId": delivery.task_id, "url": delivery.url, "attempt": delivery.attempt,
             "copy": delivery.copy, "at": self._clock.now_ms(), "result": result,
             "status": status, "latencyMs": latency_ms, "error": error,
+            "signature": signature, "response": response,
         })
         if result in FINAL_RESULTS and delivery.copy == 1:
             self._on_final(delivery.task_id)
@@ -160,24 +163,26 @@ class CallbackDispatcher:
         if self._client is None:
             self._client = httpx.AsyncClient(transport=self._transport, timeout=TIMEOUT_SECONDS,
                                              follow_redirects=False)
+        headers = self._headers(delivery)
         started = time.perf_counter()
         status: int | None = None
         error: str | None = None
+        excerpt: str | None = None
         try:
-            response = await self._client.post(delivery.url, content=delivery.payload,
-                                               headers=self._headers(delivery))
-            status = response.status_code
+            response = await self._client.post(delivery.url, content=delivery.payload, headers=headers)
+            status, excerpt = response.status_code, response.text[:EXCERPT_CHARS]
             if not 200 <= status < 300:
                 error = f"HTTP {status}"
         except httpx.HTTPError as exc:
             error = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
         latency = round((time.perf_counter() - started) * 1000, 2)
+        record = functools.partial(self._record, delivery, status=status, latency_ms=latency,
+                                   signature=headers.get(SIGNATURE_HEADER), response=excerpt)
         if error is None:
-            self._record(delivery, result="delivered", status=status, latency_ms=latency)
+            record(result="delivered")
             return
         retrying = delivery.attempt < self.policy.max_attempts
-        self._record(delivery, result="retrying" if retrying else "failed", status=status,
-                     latency_ms=latency, error=error)
+        record(result="retrying" if retrying else "failed", error=error)
         if retrying:
             backoff_ms = round(self.policy.backoff_seconds * 2 ** (delivery.attempt - 1) * 1000)
             self.schedule(replace(delivery, attempt=delivery.attempt + 1),

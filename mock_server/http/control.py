@@ -9,7 +9,7 @@ task ticks the scheduler, so what is due happens before the answer.
 from __future__ import annotations
 
 import dataclasses
-import hmac
+from collections import deque
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -20,14 +20,13 @@ from starlette.routing import Route
 from contracts.api import CREATE_TASK, short_name
 from contracts.spec import operations
 from mock_server.errors import CONTROL_FORBIDDEN, NO_SUCH_TASK, ApiError
+from mock_server.http.access import is_trusted
 from mock_server.http.readers import parse_json_object
 from mock_server.http.render import Renderer
-from mock_server.net import is_loopback
 from mock_server.services import Services
 from mock_server.sim import scenarios
 from mock_server.sim.task import Task
 
-ADMIN_HEADER = "x-mock-admin-token"
 Endpoint = Callable[[Request], Awaitable[Any]]
 RENDERER = Renderer("mirror")
 
@@ -47,6 +46,12 @@ def number(body: dict[str, Any], name: str, *, low: float = 0, high: float = flo
         bounds = f"between {low:g} and {high:.0f}" if high != float("inf") else f">= {low:g}"
         raise ApiError(422, f"{name}: must be a number {bounds}")
     return float(value)
+
+
+def bounded_int(text: str, name: str, high: int = 10_000) -> int:
+    if not text.isdigit() or not 1 <= int(text) <= high:
+        raise ApiError(422, f"{name}: must be an integer from 1 to {high}")
+    return int(text)
 
 
 async def json_body(request: Request) -> dict[str, Any]:
@@ -91,8 +96,17 @@ class Control:
         return {"reset": body.get("apiKey") or "everything"}
 
     async def list_tasks(self, request: Request) -> Any:
+        """Oldest first; `limit=N`: only the newest N (what a live table polls)."""
         self.tick()
-        return [self.view(task) for task in self.tasks.tasks(request.query_params.get("apiKey"))]
+        tasks = self.tasks.tasks(request.query_params.get("apiKey"))
+        if "limit" in request.query_params:
+            tasks = iter(deque(tasks, maxlen=bounded_int(request.query_params["limit"], "limit")))
+        return [self.view(task) for task in tasks]
+
+    async def scenarios(self, request: Request) -> Any:
+        """What may be queued: task outcomes (createTask), call outcomes (any operation)."""
+        return {"task": sorted(scenarios.TASK_OUTCOMES), "call": sorted(scenarios.CALL_OUTCOMES),
+                "operations": sorted({short_name(operation_id) for operation_id in self.operations.values()})}
 
     async def get_task(self, request: Request) -> Any:
         self.tick()
@@ -194,12 +208,8 @@ class Control:
 
 def guarded(endpoint: Endpoint, admin_token: str | None, *, open_to_all: bool = False) -> Endpoint:
     async def handle(request: Request) -> Response:
-        client = request.client.host if request.client else ""
-        token = request.headers.get(ADMIN_HEADER, "")
-        trusted = open_to_all or is_loopback(client) or (
-            admin_token is not None and hmac.compare_digest(token.encode(), admin_token.encode()))
         try:
-            if not trusted:
+            if not (open_to_all or is_trusted(request, admin_token)):
                 raise ApiError(403, CONTROL_FORBIDDEN)
             return RENDERER.ok(await endpoint(request))
         except ApiError as exc:
@@ -218,6 +228,7 @@ def control_routes(services: Services, admin_token: str | None) -> list[Route]:
         route("/health", control.health, ["GET"], open_to_all=True),  # readiness, for CI
         route("/models", control.models, ["GET"]),
         route("/reset", control.reset, ["POST"]),
+        route("/scenarios", control.scenarios, ["GET"]),
         route("/tasks", control.list_tasks, ["GET"]),
         route("/tasks/{task_id}", control.get_task, ["GET"]),
         route("/tasks/{task_id}/outcome", control.set_outcome, ["POST"]),

@@ -49,6 +49,7 @@ def test_signed_success_callback_reaches_a_loopback_receiver(signed_mock: Runnin
     expected = base64.b64encode(hmac.new(HMAC_KEY.encode(), f"{task_id}.{timestamp}".encode(),
                                          hashlib.sha256).digest()).decode()
     assert hmac.compare_digest(headers["x-webhook-signature"], expected)
+    assert deliveries[0]["signature"] == expected  # journaled as sent
     payload = json.loads(raw)
     CALLBACK_SCHEMA.validate(payload)
     assert payload["code"] == 200 and payload["msg"] == "Playground task completed successfully."
@@ -99,6 +100,9 @@ def test_receiver_failing_twice_is_retried_until_delivered(mock: RunningMock, re
     assert deliveries[2]["at"] - deliveries[1]["at"] == 10000
     assert all(d["latencyMs"] is not None and d["latencyMs"] >= 0 for d in deliveries)
     assert len(receiver.received) == 3
+    # Each attempt keeps the receiver's answer (excerpted); unsigned without --webhook-hmac-key.
+    assert [d["response"] for d in deliveries] == ['{"error":"try again"}'] * 2 + ['{"ok":true}']
+    assert [d["signature"] for d in deliveries] == [None] * 3
 
 
 def test_delivery_stops_after_three_failed_attempts(mock: RunningMock, receiver: Receiver) -> None:

@@ -1,0 +1,53 @@
+"""`/docs` in a real browser with the network unplugged: every operation listed, nothing
+fetched from anywhere but the mock, and "Try it out" reaches the mock."""
+
+from __future__ import annotations
+
+from urllib.parse import urlsplit
+
+from playwright.sync_api import Page, Route, expect
+
+from contracts.spec import operations
+from mock_server.net import is_loopback
+from tests.conftest import API_KEY, RunningMock, control_for
+
+
+def test_docs_list_every_operation_and_fetch_nothing_but_the_mock(mock: RunningMock, page: Page) -> None:
+    requested: list[str] = []
+
+    def watch(route: Route) -> None:
+        requested.append(route.request.url)
+        host = urlsplit(route.request.url).hostname or ""
+        route.continue_() if is_loopback(host) else route.abort()
+
+    page.route("**/*", watch)
+    page.goto(f"{mock.base_url}/docs")
+    blocks = page.locator(".opblock")
+    expected = {(op.method.upper(), op.path) for op in operations()}
+    expect(blocks).to_have_count(len(expected))
+    shown = {(blocks.nth(i).locator(".opblock-summary-method").inner_text(),
+              blocks.nth(i).locator(".opblock-summary-path").get_attribute("data-path"))
+             for i in range(len(expected))}
+    assert shown == expected
+    for op in operations():
+        expect(page.locator(".opblock", has_text=op.operation_id)).to_have_count(1)
+    expect(page.locator(".servers select")).to_contain_text(mock.base_url)  # "try it" goes to the mock
+    foreign = [url for url in requested if not is_loopback(urlsplit(url).hostname or "")]
+    assert foreign == [] and len(requested) >= 4  # the page, its assets, the spec
+
+
+def test_try_it_out_calls_the_mock(mock: RunningMock, page: Page) -> None:
+    page.goto(f"{mock.base_url}/docs")
+    page.click("button.authorize")
+    page.locator(".modal-ux input").first.fill(API_KEY)
+    page.click(".modal-ux button.authorize")
+    page.click(".modal-ux button.btn-done")
+    credit = page.locator(".opblock", has_text="get-account-credits")
+    credit.locator(".opblock-summary").first.click()
+    credit.locator("button.try-out__btn").click()
+    credit.locator("button.execute").click()
+    expect(credit.locator(".live-responses-table")).to_contain_text('"code": 200')
+    balance = mock.client.get("/api/v1/chat/credit").json()["data"]
+    expect(credit.locator(".live-responses-table")).to_contain_text(f'"data": {balance:g}')
+    calls = [(entry["path"], entry["code"]) for entry in control_for(mock).requests()]
+    assert calls[0] == ("/api/v1/chat/credit", 200)  # the browser's call, made with the key
