@@ -89,16 +89,17 @@ def server(command: list[str], health_url: str) -> Iterator[Server]:
         process.wait(timeout=10)
 
 
-def load(target: Server, port: int, method: str, path: str, headers: dict[str, str], body: bytes = b"") -> Measured:
+def load(target: Server, port: int, method: str, path: str, headers: dict[str, str], body: bytes = b"",
+         connections: int = CONNECTIONS) -> Measured:
     """The same load whatever the generator: warm up for 1 s, then measure (both must succeed)."""
     for seconds in (1.0, SECONDS):
         cpu = target.cpu_seconds()
         if shutil.which("wrk"):
             result = run_wrk(f"http://127.0.0.1:{port}{path}", method=method, headers=headers, prefix=pinned(LOAD_CPU),
-                             body=body, connections=CONNECTIONS, seconds=seconds)
+                             body=body, connections=connections, seconds=seconds)
         else:
             result = run_load(port, build_request(method, path, headers=headers, body=body),
-                              connections=CONNECTIONS, seconds=seconds)
+                              connections=connections, seconds=seconds)
     cpu_us = (target.cpu_seconds() - cpu) / max(1, result.requests) * 1e6
     return dataclasses.replace(result, server_cpu_us=cpu_us)
 
@@ -169,7 +170,7 @@ def median(results: list[Measured]) -> Measured:
     return dataclasses.replace(sorted(results, key=lambda result: result.rps)[middle], server_cpu_us=cpu)
 
 
-Target = tuple[Server, int, str, str, dict[str, str], bytes]
+Target = tuple[Server, int, str, str, dict[str, str], bytes] | tuple[Server, int, str, str, dict[str, str], bytes, int]
 
 
 def measure(targets: dict[str, Target], *, verbose: bool = False) -> dict[str, Measured]:
@@ -190,9 +191,33 @@ def measure(targets: dict[str, Target], *, verbose: bool = False) -> dict[str, M
     return {name: median(results) for name, results in rounds.items()}
 
 
+def proxy_overhead(mock: Server, mock_port: int, path: str, auth: dict[str, str]) -> list[str]:
+    """What `apikley-mock proxy` adds (target: < 2 ms p50): Get Task Details straight to the mock
+    and through the proxy (which checks every answer), at 1 connection (latency, no queueing)
+    and at 16. The proxy shares the mock's core."""
+    port = free_port()
+    command = [sys.executable, "-m", "mock_server", "proxy", "--upstream", f"http://127.0.0.1:{mock_port}",
+               "--port", str(port), "--log-level", "warning"]
+    lines = []
+    with server(command, f"http://127.0.0.1:{port}/__mock__/proxy/findings") as proxy:
+        for connections in (1, CONNECTIONS):
+            results = measure({"direct": (mock, mock_port, "GET", path, auth, b"", connections),
+                               "proxied": (proxy, port, "GET", path, auth, b"", connections)})
+            direct, proxied = results["direct"], results["proxied"]
+            lines.append(f"proxy, {connections:>2} connection(s): p50 {direct.p50_ms:5.2f} -> {proxied.p50_ms:5.2f} ms "
+                         f"(+{proxied.p50_ms - direct.p50_ms:4.2f} ms), p99 {direct.p99_ms:5.2f} -> "
+                         f"{proxied.p99_ms:5.2f} ms, {direct.rps:6.0f} -> {proxied.rps:6.0f} req/s")
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/__mock__/proxy/findings?wait=1") as answer:
+            found = json.load(answer)["data"]
+    checked = sum(found["passed"].values())
+    lines.append(f"proxy checks: {checked} passed, {len(found['failures'])} findings, "
+                 f"{found['unchecked']} exchanges forwarded unchecked (check queue full)")
+    return lines
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(prog="python -m bench.run", description=__doc__.split("\n\n")[0])
-    parser.add_argument("--only", choices=("throughput",), help="run one section only")
+    parser.add_argument("--only", choices=("throughput", "proxy"), help="run one section only")
     parser.add_argument("--verbose", action="store_true", help="print every round's req/s")
     args = parser.parse_args()
     print(f"load: {'wrk' if shutil.which('wrk') else 'bench.load (python)'}; "
@@ -221,9 +246,13 @@ def main() -> int:
                 headers={**auth, "Content-Type": "application/json"})
             with urllib.request.urlopen(request) as answer:
                 task_id = json.load(answer)["data"]["taskId"]
+            details = f"{TASK_DETAILS_PATH}?taskId={task_id}"
+            if args.only == "proxy":
+                print("\n".join(proxy_overhead(mock, mock_port, details, auth)))
+                return 0
             results = measure({
                 "bare Starlette GET /json": (bare_server, bare_port, "GET", "/json", {}, b""),
-                "mock GET recordInfo": (mock, mock_port, "GET", f"{TASK_DETAILS_PATH}?taskId={task_id}", auth, b""),
+                "mock GET recordInfo": (mock, mock_port, "GET", details, auth, b""),
                 "bare Starlette POST /json": (bare_server, bare_port, "POST", "/json",
                                               {"Content-Type": "application/json"}, BODY),
                 "mock POST createTask": (mock, mock_port, "POST", CREATE_TASK_PATH,
@@ -231,6 +260,7 @@ def main() -> int:
                 "mock POST createTask (3 models)": (family, family_port, "POST", CREATE_TASK_PATH,
                                                     {**auth, "Content-Type": "application/json"}, BODY),
             }, verbose=args.verbose)
+            proxy_lines = [] if args.only == "throughput" else proxy_overhead(mock, mock_port, details, auth)
     bare = results.pop("bare Starlette GET /json")
     bare_post = results.pop("bare Starlette POST /json")
     print(describe("bare Starlette GET /json", bare, None))
@@ -244,6 +274,8 @@ def main() -> int:
     print(f"mock ready after process start: {mock.ready_seconds:.2f} s")
     if args.only == "throughput":
         return 0
+    for line in proxy_lines:
+        print(line)
     for line in lookup_cost():
         print(line)
     for line in render_times():

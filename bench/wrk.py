@@ -31,7 +31,8 @@ def run_wrk(url: str, *, method: str, headers: dict[str, str], body: bytes = b""
         script = Path(scratch) / "request.lua"
         script.write_text(lua_script(method, headers, body))
         done = subprocess.run(
-            [*(prefix or []), "wrk", "-t2", f"-c{connections}", f"-d{seconds:g}s", "--latency", "-s", str(script), url],
+            [*(prefix or []), "wrk", f"-t{min(2, connections)}", f"-c{connections}", f"-d{seconds:g}s", "--latency",
+             "-s", str(script), url],
             capture_output=True, text=True, check=True, timeout=seconds + 30)
     report = done.stdout
     rps = float(re.search(r"Requests/sec:\s+([\d.]+)", report).group(1))  # type: ignore[union-attr]

@@ -11,6 +11,7 @@ from contracts.engine import RunOptions, run_contract
 from contracts.progress import PhaseProgress
 from contracts.recorded import RecordingError, check_body_file, check_exchanges, load_exchanges
 from contracts.report import Report
+from contracts.traffic import TrafficChecks
 from contracts.webhook import check_webhook
 
 
@@ -41,7 +42,9 @@ def parser() -> argparse.ArgumentParser:
     webhook.add_argument("--examples", type=int, default=3, help="success and failure callbacks each (3)")
     webhook.add_argument("--seed", type=int, default=0)
     validate = commands.add_parser("validate", help="check recorded traffic against the spec, offline")
-    validate.add_argument("files", nargs="+", type=Path, help="HAR files, VCR cassettes, or JSON bodies")
+    validate.add_argument("files", nargs="+", type=Path,
+                          help="HAR files, VCR cassettes (or directories of them: apikley-mock proxy --record), "
+                               "or JSON bodies")
     validate.add_argument("--operation", help="the files are JSON response bodies of this operationId")
     validate.add_argument("--status", type=int, default=200, help="with --operation: the HTTP status (200)")
     validate.add_argument("--strict", action="store_true", help="also flag fields the spec does not document")
@@ -64,7 +67,11 @@ def validate(args: argparse.Namespace) -> int:
                 report.failures += found.failures
                 report.passed.update(found.passed)
             else:
-                check_exchanges(load_exchanges(path), strict=args.strict, report=report)
+                exchanges = load_exchanges(path)
+                check_exchanges(exchanges, strict=args.strict, report=report)
+                lifecycle = TrafficChecks(report)  # successive polls of one task, in recorded order
+                for exchange in exchanges:
+                    lifecycle.lifecycle(exchange)
     except (RecordingError, OSError, KeyError) as exc:
         print(f"apikley-contract: {exc}", file=sys.stderr)
         return 2

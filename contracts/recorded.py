@@ -7,6 +7,7 @@ import base64
 import json
 from collections.abc import Iterator
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -33,6 +34,7 @@ class Exchange:
     status: int
     response_headers: dict[str, str]
     response_body: bytes
+    recorded_at_ms: int | None = None  # when the answer came (Unix ms), if the file says
 
     def request(self) -> httpx.Request:
         headers = {k: v for k, v in self.request_headers.items() if k.lower() != "content-length"}
@@ -48,7 +50,8 @@ def _har(document: dict[str, Any]) -> Iterator[Exchange]:
         yield Exchange(request["method"], request["url"],
                        {h["name"]: h["value"] for h in request.get("headers", [])},
                        request.get("postData", {}).get("text", "").encode(), int(response["status"]),
-                       {h["name"].lower(): h["value"] for h in response.get("headers", [])}, body)
+                       {h["name"].lower(): h["value"] for h in response.get("headers", [])}, body,
+                       _unix_ms(entry.get("startedDateTime")))
 
 
 def _vcr_body(body: dict[str, Any] | None) -> bytes:
@@ -68,10 +71,27 @@ def _vcr(document: dict[str, Any]) -> Iterator[Exchange]:
                        {k: v[0] for k, v in (request.get("headers") or {}).items()}, _vcr_body(request.get("body")),
                        int(response["status"]["code"]),
                        {k.lower(): v[0] for k, v in (response.get("headers") or {}).items()},
-                       _vcr_body(response.get("body")))
+                       _vcr_body(response.get("body")), _unix_ms(interaction.get("recorded_at")))
+
+
+def _unix_ms(stamp: object) -> int | None:
+    """An ISO 8601 instant (HAR, this project's cassettes) as Unix ms; None if absent or not one."""
+    try:
+        return round(datetime.fromisoformat(str(stamp).replace("Z", "+00:00")).timestamp() * 1000)
+    except ValueError:
+        return None
+
+
+CASSETTE_SUFFIXES = (".json", ".yaml", ".yml", ".har")
 
 
 def load_exchanges(path: Path) -> list[Exchange]:
+    """A HAR file or VCR cassette; a directory: every such file directly in it, by name."""
+    if path.is_dir():
+        files = sorted(file for file in path.iterdir() if file.is_file() and file.suffix in CASSETTE_SUFFIXES)
+        if not files:
+            raise RecordingError(f"{path}: no HAR files or cassettes in this directory")
+        return [exchange for file in files for exchange in load_exchanges(file)]
     text = path.read_text(encoding="utf-8")
     try:
         document = json.loads(text) if text.lstrip().startswith("{") else yaml.safe_load(text)

@@ -1,16 +1,18 @@
-"""`apikley-mock serve ...`: settings from flags, env and TOML, then uvicorn."""
+"""`apikley-mock serve ...` (settings from flags, env and TOML, then uvicorn) and `apikley-mock proxy ...`."""
 
 from __future__ import annotations
 
 import argparse
 import logging
 import shlex
+import socket
 import sys
 from collections.abc import Sequence
 from pathlib import Path
 
 from contracts.api import CREATE_TASK_PATH, TASK_DETAILS_PATH
 from contracts.models import ModelPageError
+from contracts.recorded import RecordingError
 from mock_server.net import is_loopback
 from mock_server.settings import STATUS_POLICIES, Settings, SettingsError, load_settings
 
@@ -60,8 +62,22 @@ def parser() -> argparse.ArgumentParser:
                        help="a directory whose files file:// URLs and image_url may name")
     serve.add_argument("--model-spec", action="append", dest="model_specs", metavar="PATH",
                        help="a model page (OpenAPI, the seed's format) or a directory of them; repeatable")
+    serve.add_argument("--replay", metavar="DIR",
+                       help="serve back the tasks recorded by `apikley-mock proxy --record DIR`")
     serve.add_argument("--config", type=Path, help="TOML file with any of these settings")
     serve.add_argument("--log-level", default="info", help="uvicorn log level (default info)")
+    proxy = commands.add_parser("proxy", help="a validating proxy in front of the real API: check and record")
+    proxy.add_argument("--upstream", required=True, help="the real API's base URL, e.g. https://api.apikley.ru")
+    proxy.add_argument("--host", default="127.0.0.1", help="interface to bind (default 127.0.0.1)")
+    proxy.add_argument("--port", type=int, default=8010, help="port (default 8010; 0 picks a free one)")
+    proxy.add_argument("--record", type=Path, metavar="DIR", help="write every exchange (secrets redacted) here")
+    proxy.add_argument("--callback-relay", metavar="PUBLIC_URL",
+                       help="swap callBackUrl for this proxy's relay at PUBLIC_URL, check callbacks, forward them")
+    proxy.add_argument("--hmac-key", help="check relayed callbacks' signatures with this key")
+    proxy.add_argument("--timeout", type=float, default=60.0, help="seconds to wait for the upstream (60)")
+    proxy.add_argument("--report", type=Path, help="write the findings as JSON on exit")
+    proxy.add_argument("--junit", type=Path, help="write the findings as JUnit XML on exit")
+    proxy.add_argument("--log-level", default="warning", help="uvicorn log level (default warning)")
     return root
 
 
@@ -81,13 +97,14 @@ def banner(settings: Settings, port: int) -> str:
         "Then poll it:",
         f"  curl -s '{base}{TASK_DETAILS_PATH}?taskId=<taskId>' "
         f"-H {shlex.quote('Authorization: Bearer ' + key)}",
+        f"Dashboard: {base}/__mock__/   API docs: {base}/docs",
     ])
 
 
 SETTING_FLAGS = ("host", "port", "public_url", "access_log", "model_specs", "seed", "speed", "epoch_ms",
                  "api_keys", "status_policy", "create_rate_limit", "query_rate_limit", "maintenance",
                  "disabled_features", "webhook_hmac_key", "callback_allow_hosts", "admin_token", "db",
-                 "data_dir", "files_dir")
+                 "data_dir", "files_dir", "replay")
 
 
 def settings_from(args: argparse.Namespace) -> Settings:
@@ -96,8 +113,6 @@ def settings_from(args: argparse.Namespace) -> Settings:
 
 
 def serve(args: argparse.Namespace) -> int:
-    import socket
-
     import uvicorn
 
     from mock_server.app import create_app
@@ -107,21 +122,13 @@ def serve(args: argparse.Namespace) -> int:
     except SettingsError as exc:
         print(f"apikley-mock: {exc}", file=sys.stderr)
         return 2
-    sock = socket.socket(socket.AF_INET6 if ":" in settings.host else socket.AF_INET)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    try:
-        sock.bind((settings.host, settings.port))
-        # Listening before the banner: a client that reads the URL and connects at once waits
-        # in the backlog until uvicorn accepts, instead of being refused.
-        sock.listen(2048)
-    except OSError as exc:
-        print(f"apikley-mock: cannot listen on {settings.host}:{settings.port}: {exc}",
-              file=sys.stderr)
+    sock = listening(settings.host, settings.port)
+    if sock is None:
         return 2
     port = sock.getsockname()[1]
     try:
         app = create_app(settings)
-    except ModelPageError as exc:
+    except (ModelPageError, RecordingError) as exc:
         print(f"apikley-mock: {exc}", file=sys.stderr)
         return 2
     print(banner(settings, port), flush=True)
@@ -131,6 +138,46 @@ def serve(args: argparse.Namespace) -> int:
         show_access_log()
     config = uvicorn.Config(app, log_level=args.log_level, access_log=False)
     uvicorn.Server(config).run(sockets=[sock])
+    return 0
+
+
+def listening(host: str, port: int) -> socket.socket | None:
+    """Listening before the banner: a client that reads the URL and connects at once waits in
+    the backlog until uvicorn accepts, instead of being refused."""
+    sock = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        sock.bind((host, port))
+        sock.listen(2048)
+    except OSError as exc:
+        print(f"apikley-mock: cannot listen on {host}:{port}: {exc}", file=sys.stderr)
+        sock.close()
+        return None
+    return sock
+
+
+def proxy(args: argparse.Namespace) -> int:
+    import uvicorn
+
+    from mock_server.proxy.app import ProxySettings, create_proxy_app
+
+    if not args.upstream.startswith(("http://", "https://")):
+        print(f"apikley-mock: --upstream must be an http(s) URL, got {args.upstream!r}", file=sys.stderr)
+        return 2
+    settings = ProxySettings(upstream=args.upstream, record=args.record, callback_relay=args.callback_relay,
+                             hmac_key=args.hmac_key, timeout_seconds=args.timeout, report=args.report,
+                             junit=args.junit)
+    sock = listening(args.host, args.port)
+    if sock is None:
+        return 2
+    app = create_proxy_app(settings)
+    base = f"http://{args.host}:{sock.getsockname()[1]}"
+    print(f"apikley-mock proxy listening on {base} -> {settings.upstream}\n"
+          f"Point your application at {base}; findings: {base}/__mock__/proxy/findings"
+          + (f"\nRecording to {settings.record}" if settings.record else ""), flush=True)
+    # The upstream's own Date and Server headers are forwarded: uvicorn adds none of its own.
+    uvicorn.Server(uvicorn.Config(app, log_level=args.log_level, access_log=False, server_header=False,
+                                  date_header=False)).run(sockets=[sock])
     return 0
 
 
@@ -157,7 +204,7 @@ def show_access_log() -> None:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = parser().parse_args(argv)
-    return serve(args)
+    return proxy(args) if args.command == "proxy" else serve(args)
 
 
 if __name__ == "__main__":

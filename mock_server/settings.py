@@ -64,6 +64,8 @@ class Settings:
     # SQLite file for tasks, balances and deliveries; None keeps them in memory.
     db: str | None = None
     journal_size: int = 1000
+    # A directory recorded by `apikley-mock proxy --record`: its tasks are served back.
+    replay: str | None = None
     # More model pages (files, or directories of .json/.yaml pages) beside the bundled seed model.
     model_specs: tuple[str, ...] = ()
     # One line per request on stdout (method, path, code, HTTP status, latency, task id).

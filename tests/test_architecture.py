@@ -22,6 +22,7 @@ ROOMS: dict[str, set[str]] = {
     "delivery": {"sim", "store", *BOTTOM},
     "services": {"sim", "store", "media", "delivery", "settings", *BOTTOM},
     "http": {"services", "sim", "store", "media", *BOTTOM},
+    "proxy": BOTTOM,  # a validating proxy: contracts' checks around httpx, none of the mock's rules
     "testing": set(),  # the control-API client talks HTTP only
 }
 TOP = {"app", "cli", "pytest_plugin", "server", "__init__", "__main__"}  # wiring: may import anything

@@ -20,6 +20,7 @@ from mock_server.errors import GONE, ApiError
 from mock_server.http.render import Renderer
 from mock_server.media.images import decode_data_url, image_type, open_image
 from mock_server.services import Services
+from mock_server.services.replay import REPLAY_PREFIX
 from mock_server.sim.task import Task
 from mock_server.urls import FILE_ROUTE, RESULT_ROUTE
 
@@ -35,6 +36,7 @@ class FileHost:
         self.media = services.media
         self.files = services.files
         self.catalogue = services.catalogue
+        self.replay = services.replay
 
     def input_image(self, task: Task, image_url: object, request_origin: str) -> Image | None:
         if not isinstance(image_url, str):
@@ -66,6 +68,16 @@ class FileHost:
         return FileResponse(path, media_type=await asyncio.to_thread(image_type, path))
 
 
+    async def replayed(self, request: Request) -> Response:
+        """A result file the proxy saved beside its recording (`serve --replay`)."""
+        found = self.replay.result_file(request.path_params["task_id"], request.path_params["name"]) \
+            if self.replay is not None else None
+        if found is None:
+            return RENDERER.response(ApiError(404, GONE.format(path=request.url.path)))
+        return FileResponse(found)
+
+
 def file_routes(services: Services) -> list[Route]:
     host = FileHost(services)
-    return [Route(RESULT_ROUTE, host.result, methods=["GET"]), Route(FILE_ROUTE, host.file, methods=["GET"])]
+    return [Route(RESULT_ROUTE, host.result, methods=["GET"]), Route(FILE_ROUTE, host.file, methods=["GET"]),
+            Route(REPLAY_PREFIX + "{task_id}/{name}", host.replayed, methods=["GET"])]

@@ -36,7 +36,10 @@ def service_calls(services: Services) -> Mapping[str, Callable[[Call], Any]]:
     return {
         CREATE_TASK: lambda call: tasks.create_task(call.api_key, call.body, origin=call.origin,
                                                     outcome=call.outcome),
-        GET_TASK_DETAILS: lambda call: tasks.get_task_details(call.api_key, call.query["taskId"]),
+        # The origin (for replayed result URLs) is worked out only when a recording is replayed.
+        GET_TASK_DETAILS: (lambda call: tasks.get_task_details(call.api_key, call.query["taskId"]))
+        if services.replay is None else
+        (lambda call: tasks.get_task_details(call.api_key, call.query["taskId"], call.origin)),
         GET_ACCOUNT_CREDITS: lambda call: settlement.balance(call.api_key),
         GET_DOWNLOAD_URL: lambda call: links.get_download_url(call.api_key, call.body["url"], own=call.own_origins),
         FILE_STREAM_UPLOAD: _awaiting(lambda call: uploads.file_stream_upload(call.body, call.file or b"",

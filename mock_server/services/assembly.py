@@ -22,6 +22,7 @@ from mock_server.media.cache import MediaCache
 from mock_server.services.accounts import Accounts
 from mock_server.services.admission import Admission
 from mock_server.services.links import ResultLinks
+from mock_server.services.replay import ReplayBook
 from mock_server.services.scheduler import Scheduler
 from mock_server.services.settlement import Settlement
 from mock_server.services.tasks import TaskService
@@ -41,10 +42,11 @@ def open_store(settings: Settings) -> TaskStore:
     return SqliteTaskStore(settings.db) if settings.db else MemoryTaskStore()
 
 
-def start_clock(settings: Settings, store: TaskStore) -> VirtualClock:
-    """Real time (or --epoch-ms), but never before the virtual time a stored run had reached:
-    a task that ended before a restart stays ended."""
-    start = settings.epoch_ms if settings.epoch_ms is not None else int(time.time() * 1000)
+def start_clock(settings: Settings, store: TaskStore, replay: ReplayBook | None = None) -> VirtualClock:
+    """Real time (or --epoch-ms, or a replayed recording's first instant), but never before the
+    virtual time a stored run had reached: a task that ended before a restart stays ended."""
+    start = settings.epoch_ms if settings.epoch_ms is not None else (
+        replay.first_ms if replay is not None and replay.first_ms is not None else int(time.time() * 1000))
     return VirtualClock(start_ms=max(start, store.load_clock() or 0), speed=settings.speed)
 
 
@@ -63,6 +65,7 @@ class Services:
     media: MediaCache
     files: OfflineFiles
     catalogue: ModelCatalogue
+    replay: ReplayBook | None
     _store: TaskStore
     _owned: contextlib.ExitStack
 
@@ -74,7 +77,8 @@ class Services:
         if store is None:
             store = open_store(settings)
             owned.callback(store.close)
-        clock = clock or start_clock(settings, store)
+        replay = ReplayBook.load(Path(settings.replay)) if settings.replay else None  # a bad folder stops start-up
+        clock = clock or start_clock(settings, store, replay)
         if settings.data_dir:
             data_dir = Path(settings.data_dir)
         else:
@@ -94,7 +98,8 @@ class Services:
         settlement = Settlement(store=store, clock=clock, timelines=timelines, accounts=accounts,
                                 dispatcher=dispatcher)
         tasks = TaskService(store=store, clock=clock, timelines=timelines, accounts=accounts, admission=admission,
-                            settlement=settlement, catalogue=catalogue, record_ttl_seconds=settings.record_ttl_seconds)
+                            settlement=settlement, catalogue=catalogue, record_ttl_seconds=settings.record_ttl_seconds,
+                            replay=replay)
         links = ResultLinks(tasks=tasks, clock=clock, seed=settings.seed,
                             result_ttl_seconds=settings.result_ttl_seconds,
                             link_ttl_seconds=settings.download_url_ttl_seconds)
@@ -111,7 +116,7 @@ class Services:
                                                               store=store, clock=clock),
                    requests=RequestJournal(settings.journal_size),
                    media=MediaCache(data_dir / "results", settings.max_data_bytes // 2), files=files,
-                   catalogue=catalogue, _store=store, _owned=owned)
+                   catalogue=catalogue, replay=replay, _store=store, _owned=owned)
 
     def reset(self, api_key: str | None = None) -> None:
         """Forget everything, or one key's tasks, balance, queue, limits and journals."""

@@ -18,6 +18,7 @@ from contracts.outputs import output_for
 from mock_server.errors import RECORD_NOT_FOUND, TASK_ENDED, ApiError
 from mock_server.services.accounts import Accounts
 from mock_server.services.admission import Admission
+from mock_server.services.replay import ReplayBook
 from mock_server.services.settlement import Settlement
 from mock_server.sim.clock import VirtualClock
 from mock_server.sim.ids import TaskIdGenerator
@@ -35,7 +36,7 @@ GC_FREEZE_EVERY = 1000
 class TaskService:
     def __init__(self, *, store: TaskStore, clock: VirtualClock, timelines: Timelines, accounts: Accounts,
                  admission: Admission, settlement: Settlement, catalogue: ModelCatalogue,
-                 record_ttl_seconds: float) -> None:
+                 record_ttl_seconds: float, replay: ReplayBook | None = None) -> None:
         self._store = store
         self._clock = clock
         self.timeline = timelines
@@ -44,6 +45,7 @@ class TaskService:
         self._settlement = settlement
         self.catalogue = catalogue
         self._record_ttl_ms = record_ttl_seconds * 1000
+        self._replay = replay
         # Hex ids carry no number: after a restart, start above the stored run's clock too.
         self._ids = TaskIdGenerator(clock.now_ms, last_issued=max(store.last_id_number(), store.load_clock() or 0))
         self._created = 0
@@ -79,7 +81,9 @@ class TaskService:
             gc.freeze()
         return {"taskId": task.task_id}
 
-    def get_task_details(self, api_key: str, task_id: str) -> dict[str, Any]:
+    def get_task_details(self, api_key: str, task_id: str, origin: str = "") -> dict[str, Any]:
+        if self._replay is not None and (recorded := self._replay.record(task_id, self._clock.now_ms(), origin)):
+            return recorded
         task = self.owned_task(api_key, task_id)
         return task_record(task, self.timeline(task), self._clock.now_ms())
 

@@ -10,7 +10,7 @@ from collections.abc import Iterator
 import httpx
 import pytest
 
-BANNER_LINES = 6  # see mock_server.cli.banner
+BANNER_LINES = 7  # see mock_server.cli.banner
 
 
 @pytest.fixture
@@ -35,6 +35,10 @@ def test_serve_prints_url_key_and_a_working_curl_line(served: tuple[str, list[st
     assert lines[1].strip() == "API key: cli-key"
     curl = next(line for line in lines if line.strip().startswith("curl") and "createTask" in line)
     assert "Authorization: Bearer cli-key" in curl and base_url in curl
+    pages = re.search(r"Dashboard: (\S+)\s+API docs: (\S+)", lines[-1])
+    assert pages, lines
+    assert [httpx.get(url, timeout=10).status_code for url in pages.groups()] == [200, 200]
+    assert pages.group(1) == f"{base_url}/__mock__/"
     health = httpx.get(f"{base_url}/__mock__/health", timeout=10).json()
     assert health["data"]["status"] == "ok"
     answer = httpx.get(f"{base_url}/api/v1/chat/credit",
