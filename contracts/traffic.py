@@ -9,7 +9,6 @@ Nothing here sends a request: it only reads what passed by.
 from __future__ import annotations
 
 import json
-import threading
 from collections import OrderedDict
 from collections.abc import Callable
 from typing import Any
@@ -41,7 +40,8 @@ def is_html(exchange: Exchange) -> bool:
 
 
 class TrafficChecks:
-    """Thread-safe: the proxy checks exchanges off its request path, several at once."""
+    """One at a time, in the order the exchanges happened (the proxy's checker process, or a
+    recording read in order): a task's polls are compared with the one before."""
 
     def __init__(self, report: Report | None = None, *, hmac_key: str | None = None,
                  on_finding: Callable[[Failure], None] = lambda failure: None) -> None:
@@ -50,7 +50,6 @@ class TrafficChecks:
         self._on_finding = on_finding
         self._sent: OrderedDict[str, Any] = OrderedDict()  # taskId -> the createTask body sent
         self._last: OrderedDict[str, dict[str, Any]] = OrderedDict()  # taskId -> the newest record seen
-        self._lock = threading.Lock()
 
     # -- what passed by --------------------------------------------------------------------
 
@@ -81,17 +80,15 @@ class TrafficChecks:
         reproducer = reproducer or curl(exchange.request(), bearer_key(exchange.request_headers))
         data = answer["data"]
         if exchange.method == "POST" and path == CREATE_TASK_PATH and isinstance(data.get("taskId"), str):
-            with self._lock:
-                _remember(self._sent, data["taskId"], _json(exchange.request_body))
+            _remember(self._sent, data["taskId"], _json(exchange.request_body))
         elif exchange.method == "GET" and path == TASK_DETAILS_PATH:
             asked = parse_qs(urlsplit(exchange.url).query).get("taskId", [""])[-1]
             self.record(asked, data, reproducer)
 
     def record(self, asked: str, record: dict[str, Any], reproducer: str) -> None:
-        with self._lock:
-            sent = self._sent.get(asked)
-            before = self._last.get(asked)
-            _remember(self._last, asked, record)
+        sent = self._sent.get(asked)
+        before = self._last.get(asked)
+        _remember(self._last, asked, record)
         self._verify("record_task_id", reproducer, _same_task, asked, record)
         body = sent if sent is not None else _json(record.get("param"))  # unknown: param against itself
         self._verify("record", reproducer, record_rules, record, body)
@@ -104,8 +101,7 @@ class TrafficChecks:
         payload = _json(body)
         data = payload.get("data") if isinstance(payload, dict) else None
         task_id = data.get("taskId") if isinstance(data, dict) else None
-        with self._lock:
-            last = self._last.get(task_id) if isinstance(task_id, str) else None
+        last = self._last.get(task_id) if isinstance(task_id, str) else None
         final = last if last is not None and last.get("state") in TERMINAL else None
         if final is None and isinstance(data, dict) and last is not None:
             self._verify("lifecycle_transition", reproducer, _transition, last, data)
@@ -125,12 +121,10 @@ class TrafficChecks:
         except CheckFailed as failed:
             self._found(Failure(name, failed.expected, failed.got, reproducer))
         else:
-            with self._lock:
-                self.report.passed[name] += 1
+            self.report.passed[name] += 1
 
     def _found(self, failure: Failure) -> None:
-        with self._lock:
-            self.report.failures.append(failure)
+        self.report.failures.append(failure)
         self._on_finding(failure)
 
 

@@ -289,3 +289,14 @@ def test_the_proxy_command_refuses_a_bad_upstream() -> None:
     done = subprocess.run([sys.executable, "-m", "mock_server", "proxy", "--upstream", "api.apikley.ru"],
                           capture_output=True, text=True, timeout=60)
     assert done.returncode == 2 and "--upstream must be an http(s) URL" in done.stderr
+
+
+def test_validate_finds_a_lifecycle_break_in_a_recording(upstream: RunningMock, proxy_for: Callable[..., Proxy],
+                                                         tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    with ThreadedServer(Broken(upstream, "state-backwards").app()) as server:
+        proxy = proxy_for(server.base_url, record=tmp_path / "cassettes")
+        session(proxy, upstream)
+        wait_checked(proxy)
+    capsys.readouterr()
+    assert contract_main(["validate", str(tmp_path / "cassettes")]) == 1  # offline, from the files alone
+    assert "lifecycle_transition" in capsys.readouterr().out
