@@ -29,9 +29,9 @@ unit: $(STAMP) browser
 
 # The browser tests drive the distribution's Chromium (Playwright never downloads its own).
 # As root on Debian/Ubuntu it is installed here; elsewhere install it yourself (or set
-# APIKLEY_MOCK_CHROMIUM), or the browser tests skip (CI fails instead: .ci/run).
+# APIKLEY_TESTS_CHROMIUM), or the browser tests skip (CI fails instead: .ci/run).
 browser:
-	@command -v chromium >/dev/null || test -n "$$APIKLEY_MOCK_CHROMIUM" || { \
+	@command -v chromium >/dev/null || test -n "$$APIKLEY_TESTS_CHROMIUM" || { \
 	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
 	    echo "installing Chromium for the browser tests (apt-get install chromium)"; \
 	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; \
@@ -39,7 +39,7 @@ browser:
 
 # Retake the README's screenshots (docs/*.png) from the browser tests.
 screenshots: $(STAMP) browser
-	APIKLEY_MOCK_SCREENSHOTS=docs $(BIN)/pytest -q tests/browser -k screenshots
+	APIKLEY_TESTS_SCREENSHOTS=docs $(BIN)/pytest -q tests/browser -k screenshots
 
 bench: $(STAMP)
 	$(BIN)/python -m bench.run

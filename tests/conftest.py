@@ -127,7 +127,7 @@ def control_for(mock: RunningMock, api_key: str = API_KEY) -> MockControl:
     return MockControl(mock.base_url, api_key)
 
 
-# CI proves the browser tests ran: with APIKLEY_MOCK_REQUIRE_BROWSER=1 (set by .ci/run) a
+# CI proves the browser tests ran: with APIKLEY_TESTS_REQUIRE_BROWSER=1 (set by .ci/run) a
 # session in which none passed fails, whether they skipped, failed or were never collected.
 BROWSER_TESTS_PASSED: list[str] = []
 
@@ -138,7 +138,7 @@ def pytest_runtest_logreport(report: pytest.TestReport) -> None:
 
 
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
-    if os.environ.get("APIKLEY_MOCK_REQUIRE_BROWSER") == "1" and not BROWSER_TESTS_PASSED:
+    if os.environ.get("APIKLEY_TESTS_REQUIRE_BROWSER") == "1" and not BROWSER_TESTS_PASSED:
         session.config.get_terminal_writer().line(
-            "APIKLEY_MOCK_REQUIRE_BROWSER=1 but no browser test passed: failing the session", red=True)
+            "APIKLEY_TESTS_REQUIRE_BROWSER=1 but no browser test passed: failing the session", red=True)
         session.exitstatus = pytest.ExitCode.TESTS_FAILED

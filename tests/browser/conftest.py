@@ -1,6 +1,6 @@
 """A real headless Chromium (the distribution's, driven by Playwright) against a real mock on a
-loopback port. Chromium is found at $APIKLEY_MOCK_CHROMIUM, else `chromium` on the PATH; with
-none the browser tests skip, unless APIKLEY_MOCK_REQUIRE_BROWSER=1 (CI) makes that a failure."""
+loopback port. Chromium is found at $APIKLEY_TESTS_CHROMIUM, else `chromium` on the PATH; with
+none the browser tests skip, unless APIKLEY_TESTS_REQUIRE_BROWSER=1 (CI) makes that a failure."""
 
 from __future__ import annotations
 
@@ -15,7 +15,7 @@ from playwright.sync_api import Browser, BrowserContext, ConsoleMessage, Page, P
 
 from tests.conftest import API_KEY, RunningMock, valid_body
 
-REQUIRED = os.environ.get("APIKLEY_MOCK_REQUIRE_BROWSER") == "1"
+REQUIRED = os.environ.get("APIKLEY_TESTS_REQUIRE_BROWSER") == "1"
 # The network is unplugged for the browser: every name but the loopback address fails to resolve,
 # so a page that reaches for a CDN breaks here instead of passing on a connected machine.
 ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
@@ -26,7 +26,7 @@ expect.set_options(timeout=15_000)  # the page polls every second; a loaded CI m
 
 
 def chromium_path() -> str | None:
-    return os.environ.get("APIKLEY_MOCK_CHROMIUM") or shutil.which("chromium") or shutil.which("chromium-browser")
+    return os.environ.get("APIKLEY_TESTS_CHROMIUM") or shutil.which("chromium") or shutil.which("chromium-browser")
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
@@ -46,7 +46,7 @@ def playwright() -> Iterator[Playwright]:
 def browser(playwright: Playwright) -> Iterator[Browser]:
     path = chromium_path()
     if path is None:
-        message = "no Chromium (apt-get install chromium, or set APIKLEY_MOCK_CHROMIUM)"
+        message = "no Chromium (apt-get install chromium, or set APIKLEY_TESTS_CHROMIUM)"
         if REQUIRED:
             pytest.fail(f"browser tests are required here: {message}")
         pytest.skip(message)
@@ -81,8 +81,8 @@ def page(context: BrowserContext) -> Iterator[Page]:
 
 @pytest.fixture
 def screenshots(tmp_path: Path) -> Path:
-    """Where screenshots go: `make screenshots` sets APIKLEY_MOCK_SCREENSHOTS=docs."""
-    folder = Path(os.environ.get("APIKLEY_MOCK_SCREENSHOTS") or tmp_path)
+    """Where screenshots go: `make screenshots` sets APIKLEY_TESTS_SCREENSHOTS=docs."""
+    folder = Path(os.environ.get("APIKLEY_TESTS_SCREENSHOTS") or tmp_path)
     folder.mkdir(parents=True, exist_ok=True)
     return folder
 
