@@ -235,3 +235,13 @@ def create_model_task(mock: RunningMock, model: str, given: dict) -> str:
     answer = mock.client.post("/api/v1/jobs/createTask", json={"model": model, "input": given}).json()
     assert answer["code"] == 200, answer
     return str(answer["data"]["taskId"])
+
+
+def test_a_page_opened_with_the_admin_token_sends_it_on_every_control_call(page: Page) -> None:
+    sent: list[str | None] = []
+    page.on("request", lambda request: sent.append(request.headers.get("x-mock-admin-token"))
+            if request.resource_type == "fetch" else None)  # the page's control calls
+    for mock in start_mock(admin_token="s3cret"):
+        page.goto(f"{mock.base_url}/__mock__/?token=s3cret")
+        expect(page.locator("#now")).to_have_text("2025-12-08 08:32:32.206")
+        assert sent and set(sent) == {"s3cret"}

@@ -169,20 +169,24 @@ def test_an_upstream_breaking_one_rule_yields_that_finding_and_the_app_gets_its_
     assert set(re.findall(r"apikley-mock proxy: finding (\w+):", printed)) == set(checks)
 
 
+@pytest.mark.parametrize(("proxy_key", "findings"), [("right-key", 0), ("wrong-key", 1)])
 def test_relayed_callbacks_are_checked_and_forwarded(upstream: RunningMock, proxy_for: Callable[..., Proxy],
-                                                     receiver: Receiver) -> None:
+                                                     receiver: Receiver, proxy_key: str, findings: int) -> None:
     # The proxy's own address is the public URL here: the mock calls loopback hosts.
     port = free_port()
-    good = proxy_for(upstream.base_url, callback_relay=f"http://127.0.0.1:{port}", hmac_key="wrong-key", port=port)
-    task_id = session(good, upstream, callback=receiver.url)
+    proxy = proxy_for(upstream.base_url, callback_relay=f"http://127.0.0.1:{port}", hmac_key=proxy_key, port=port)
+    task_id = session(proxy, upstream, callback=receiver.url)
     sent = json.loads(upstream.client.get("/__mock__/tasks/" + task_id).json()["data"]["record"]["param"])
     assert sent["callBackUrl"].startswith(f"http://127.0.0.1:{port}/__relay__/")  # what the upstream saw
     httpx.post(f"{upstream.base_url}/__mock__/callbacks/flush", params={"taskId": task_id}, timeout=30)
-    assert len(receiver.received) == 1  # forwarded to the application's own URL
+    assert len(receiver.received) == 1  # forwarded to the application's own URL, unchanged
     assert json.loads(receiver.received[0]["body"])["data"]["taskId"] == task_id
-    found = wait_checked(good)
+    assert receiver.received[0]["headers"]["x-webhook-signature"]
+    found = wait_checked(proxy)
     callback = [failure for failure in found["failures"] if failure["check"] == "callback"]
-    assert len(callback) == 1 and "X-Webhook-Signature" in callback[0]["expected"]  # signed with another key
+    assert len(callback) == findings and found["passed"].get("callback", 0) == 1 - findings
+    if findings:  # signed with the upstream's key, checked with another
+        assert "X-Webhook-Signature" in callback[0]["expected"]
 
 
 def test_upstream_faults_come_back_as_the_same_kind_of_failure(upstream: RunningMock,
