@@ -28,6 +28,7 @@ RESULTS_FOLDER = "results"
 class ReplayBook:
     folder: Path
     seen: dict[str, tuple[list[int], list[dict[str, Any]]]] = field(default_factory=dict)  # taskId -> times, records
+    results: dict[str, list[Path]] = field(default_factory=dict)  # taskId -> saved result files
     first_ms: int | None = None
 
     @classmethod
@@ -52,6 +53,12 @@ class ReplayBook:
             times.insert(index, at)
             records.insert(index, record)
             book.first_ms = at if book.first_ms is None else min(book.first_ms, at)
+        # A recording is read once, at start: its result files too, not on every request.
+        for task_id in book.seen:
+            saved = folder / RESULTS_FOLDER / task_id
+            if saved.is_dir():
+                book.results[task_id] = sorted(file for file in saved.iterdir()
+                                               if file.is_file() and not file.name.startswith("."))
         return book
 
     def record(self, task_id: str, now_ms: int, origin: str) -> dict[str, Any] | None:
@@ -61,17 +68,11 @@ class ReplayBook:
             return None
         times, records = found
         record = dict(records[max(bisect.bisect_right(times, now_ms) - 1, 0)])
-        saved = self.result_files(task_id)
+        saved = self.results.get(task_id)
         if saved and record.get("resultJson"):
             urls = [f"{origin}{REPLAY_PREFIX}{task_id}/{file.name}" for file in saved]
             record["resultJson"] = json.dumps({"resultUrls": urls}, separators=(",", ":"))
         return record
 
-    def result_files(self, task_id: str) -> list[Path]:
-        folder = self.folder / RESULTS_FOLDER / task_id
-        if task_id not in self.seen or not folder.is_dir():
-            return []
-        return sorted(file for file in folder.iterdir() if file.is_file() and not file.name.startswith("."))
-
     def result_file(self, task_id: str, name: str) -> Path | None:
-        return next((file for file in self.result_files(task_id) if file.name == name), None)
+        return next((file for file in self.results.get(task_id, []) if file.name == name), None)
