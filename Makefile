@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed-stamp
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: run test lint typecheck unit browser screenshots bench soak contract clean
+.PHONY: run test lint typecheck unit browser redis wiremock screenshots bench soak contract clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -24,7 +24,7 @@ lint: $(STAMP)
 typecheck: $(STAMP)
 	$(BIN)/mypy
 
-unit: $(STAMP) browser
+unit: $(STAMP) browser redis
 	$(BIN)/pytest -q
 
 # The browser tests drive the distribution's Chromium (Playwright never downloads its own).
@@ -37,11 +37,29 @@ browser:
 	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; \
 	  else echo "note: no Chromium found and not root: the browser tests will skip"; fi; }
 
+# The Redis tests start the distribution's redis-server (pytest-redis, a free loopback port).
+# As root on Debian/Ubuntu it is installed here; elsewhere install it yourself, or the Redis
+# tests skip (CI fails instead: .ci/run).
+redis:
+	@command -v redis-server >/dev/null || { \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	    echo "installing redis-server for the Redis tests (apt-get install redis-server)"; \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq redis-server >/dev/null; \
+	  else echo "note: no redis-server found and not root: the Redis tests will skip"; fi; }
+
+# WireMock's standalone jar (for `make bench` to compare), from the npm `wiremock` package.
+wiremock:
+	@ls .cache/wiremock/package/build/wiremock-standalone-*.jar >/dev/null 2>&1 || { \
+	  if command -v npm >/dev/null && command -v java >/dev/null; then \
+	    mkdir -p .cache/wiremock && cd .cache/wiremock && npm pack --silent wiremock@3 >/dev/null && \
+	    tar xzf wiremock-*.tgz && rm -f wiremock-*.tgz || echo "note: could not fetch WireMock: bench runs without it"; \
+	  else echo "note: no npm or java: the bench runs without WireMock"; fi; }
+
 # Retake the README's screenshots (docs/*.png) from the browser tests.
 screenshots: $(STAMP) browser
 	APIKLEY_TESTS_SCREENSHOTS=docs $(BIN)/pytest -q tests/browser -k screenshots
 
-bench: $(STAMP)
+bench: $(STAMP) wiremock
 	$(BIN)/python -m bench.run
 
 # The mock under fault (a few minutes; not part of make test): make soak [SOAK_ARGS="--seed N"]

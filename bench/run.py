@@ -72,17 +72,25 @@ class Server:
     ready_seconds: float
 
     def cpu_seconds(self) -> float:
-        """User + system CPU time the server process has used so far."""
-        fields = Path(f"/proc/{self.pid}/stat").read_text().rsplit(")", 1)[1].split()
-        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+        """User + system CPU time the server process and its children (workers) have used so far."""
+        total = 0
+        for stat in Path("/proc").glob("[0-9]*/stat"):
+            try:
+                fields = stat.read_text().rsplit(")", 1)[1].split()
+            except OSError:
+                continue  # gone meanwhile
+            if stat.parent.name == str(self.pid) or fields[1] == str(self.pid):
+                total += int(fields[11]) + int(fields[12])
+        return total / os.sysconf("SC_CLK_TCK")
 
 
 @contextmanager
-def server(command: list[str], health_url: str) -> Iterator[Server]:
+def server(command: list[str], health_url: str, *, pin: bool = True, timeout: float = 20.0) -> Iterator[Server]:
     started = time.perf_counter()
-    process = subprocess.Popen([*pinned(SERVER_CPU), *command], stdout=subprocess.DEVNULL)
+    process = subprocess.Popen([*(pinned(SERVER_CPU) if pin else []), *command], stdout=subprocess.DEVNULL,
+                               stderr=subprocess.DEVNULL if not pin else None)
     try:
-        wait_ready(health_url, process)
+        wait_ready(health_url, process, timeout)
         yield Server(process.pid, time.perf_counter() - started)
     finally:
         process.terminate()
@@ -90,13 +98,14 @@ def server(command: list[str], health_url: str) -> Iterator[Server]:
 
 
 def load(target: Server, port: int, method: str, path: str, headers: dict[str, str], body: bytes = b"",
-         connections: int = CONNECTIONS) -> Measured:
+         connections: int = CONNECTIONS, *, pin: bool = True) -> Measured:
     """The same load whatever the generator: warm up for 1 s, then measure (both must succeed)."""
     for seconds in (1.0, SECONDS):
         cpu = target.cpu_seconds()
         if shutil.which("wrk"):
-            result = run_wrk(f"http://127.0.0.1:{port}{path}", method=method, headers=headers, prefix=pinned(LOAD_CPU),
-                             body=body, connections=connections, seconds=seconds)
+            result = run_wrk(f"http://127.0.0.1:{port}{path}", method=method, headers=headers,
+                             prefix=pinned(LOAD_CPU) if pin else [], body=body, connections=connections,
+                             seconds=seconds)
         else:
             result = run_load(port, build_request(method, path, headers=headers, body=body),
                               connections=connections, seconds=seconds)
@@ -125,8 +134,8 @@ def lookup_cost(sizes: tuple[int, ...] = (10_000, 1_000_000), lookups: int = 50_
     for size in sizes:
         store = MemoryTaskStore()
         for number in range(size):
-            store.add(Task(f"task_bytedance_{10**12 + number}", KEY, "m", "{}", "720p", "5", None,
-                           10**12 + number, "http://x", 20.0, DEFAULT_OUTCOME))
+            store.create(Task(f"task_bytedance_{10**12 + number}", KEY, "m", "{}", "720p", "5", None,
+                              10**12 + number, "http://x", 0.0, DEFAULT_OUTCOME), end_ms=0, initial_balance=0.0)
         # The clock at the newest task: records are within their 14-day retention.
         clock = VirtualClock(start_ms=10**12 + size, speed=0)
         tasks = Services.build(Settings(api_keys=(KEY,)), clock=clock, store=store).tasks
@@ -173,14 +182,14 @@ def median(results: list[Measured]) -> Measured:
 Target = tuple[Server, int, str, str, dict[str, str], bytes] | tuple[Server, int, str, str, dict[str, str], bytes, int]
 
 
-def measure(targets: dict[str, Target], *, verbose: bool = False) -> dict[str, Measured]:
+def measure(targets: dict[str, Target], *, verbose: bool = False, pin: bool = True) -> dict[str, Measured]:
     """Each target loaded ROUNDS times, the targets alternating so that a slow spell of this
     shared machine hits all of them alike; the median round of each. Every answer must be a
     success: a benchmark that counts refusals measures the error path."""
     rounds: dict[str, list[Measured]] = {name: [] for name in targets}
     for _ in range(ROUNDS):
         for name, target in targets.items():
-            rounds[name].append(load(*target))
+            rounds[name].append(load(*target, pin=pin))
     failed = {name: sum(r.non_2xx for r in results) for name, results in rounds.items()
               if any(r.non_2xx for r in results)}
     if failed:
@@ -215,9 +224,17 @@ def proxy_overhead(mock: Server, mock_port: int, path: str, auth: dict[str, str]
     return lines
 
 
+def scale_section(body: bytes, config: Path) -> list[str]:
+    """Shared by nothing else: the mock's workers (and WireMock) with both cores (bench.scale)."""
+    from bench.scale import scale_out
+
+    print("scale-out: servers and wrk unpinned, sharing both cores", flush=True)
+    return scale_out(KEY, body, config)
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(prog="python -m bench.run", description=__doc__.split("\n\n")[0])
-    parser.add_argument("--only", choices=("throughput", "proxy"), help="run one section only")
+    parser.add_argument("--only", choices=("throughput", "proxy", "workers"), help="run one section only")
     parser.add_argument("--verbose", action="store_true", help="print every round's req/s")
     args = parser.parse_args()
     print(f"load: {'wrk' if shutil.which('wrk') else 'bench.load (python)'}; "
@@ -250,6 +267,9 @@ def main() -> int:
             if args.only == "proxy":
                 print("\n".join(proxy_overhead(mock, mock_port, details, auth)))
                 return 0
+            if args.only == "workers":
+                print("\n".join(scale_section(BODY, config)))
+                return 0
             results = measure({
                 "bare Starlette GET /json": (bare_server, bare_port, "GET", "/json", {}, b""),
                 "mock GET recordInfo": (mock, mock_port, "GET", details, auth, b""),
@@ -261,6 +281,7 @@ def main() -> int:
                                                     {**auth, "Content-Type": "application/json"}, BODY),
             }, verbose=args.verbose)
             proxy_lines = [] if args.only == "throughput" else proxy_overhead(mock, mock_port, details, auth)
+        scale_lines = [] if args.only == "throughput" else scale_section(BODY, config)
     bare = results.pop("bare Starlette GET /json")
     bare_post = results.pop("bare Starlette POST /json")
     print(describe("bare Starlette GET /json", bare, None))
@@ -274,7 +295,7 @@ def main() -> int:
     print(f"mock ready after process start: {mock.ready_seconds:.2f} s")
     if args.only == "throughput":
         return 0
-    for line in proxy_lines:
+    for line in [*proxy_lines, *scale_lines]:
         print(line)
     for line in lookup_cost():
         print(line)

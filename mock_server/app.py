@@ -32,9 +32,11 @@ from mock_server.store.base import TaskStore
 
 
 def create_app(settings: Settings | None = None, *, clock: VirtualClock | None = None,
-               store: TaskStore | None = None, transport: httpx.AsyncBaseTransport | None = None) -> Starlette:
+               store: TaskStore | None = None, transport: httpx.AsyncBaseTransport | None = None,
+               join: bool = False) -> Starlette:
+    """`join`: a worker among others on a shared store (see Services.build)."""
     settings = settings or Settings()
-    services = Services.build(settings, clock=clock, store=store, transport=transport)
+    services = Services.build(settings, clock=clock, store=store, transport=transport, join=join)
     renderer = Renderer(settings.status_policy)
     # createTask is validated by model: the catalogue picks each model's compiled validator.
     validators = {**request_validators(), CREATE_TASK: services.catalogue.create_task_validator()}

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import logging
 import shlex
 import socket
@@ -15,6 +16,8 @@ from contracts.models import ModelPageError
 from contracts.recorded import RecordingError
 from mock_server.net import is_loopback
 from mock_server.settings import STATUS_POLICIES, Settings, SettingsError, load_settings
+from mock_server.store.base import StoreError
+from mock_server.workers import run_workers, shared_settings
 
 EXAMPLE_BODY = ('{"model": "bytedance/v1-pro-fast-image-to-video", '
                 '"input": {"prompt": "A cup of coffee on a wooden table", '
@@ -56,6 +59,12 @@ def parser() -> argparse.ArgumentParser:
     serve.add_argument("--admin-token", dest="admin_token",
                        help="lets non-loopback clients use the control API")
     serve.add_argument("--db", help="SQLite file for tasks, balances and deliveries")
+    serve.add_argument("--workers", type=int, help="processes on one port sharing one state "
+                                                   "(default 1; more use SQLite: --db, or a temporary file)")
+    serve.add_argument("--store", metavar="redis://HOST:PORT/DB",
+                       help="keep the whole state in Redis: replicas on several machines act as one mock")
+    serve.add_argument("--lease-seconds", type=float, dest="lease_seconds",
+                       help="wall seconds before another process sends a dead one's callbacks (default 10)")
     serve.add_argument("--data-dir", dest="data_dir",
                        help="where uploads and rendered videos live (default: a temporary directory)")
     serve.add_argument("--files-dir", dest="files_dir",
@@ -92,6 +101,8 @@ def banner(settings: Settings, port: int) -> str:
         *([f"Minted URLs (results, uploads, download-url) start with {settings.public_url}"]
           if settings.public_url else []),
         f"API key: {key}",
+        *([f"{settings.workers} worker(s) sharing " + (settings.store or f"SQLite {settings.db}")]
+          if settings.workers > 1 or settings.store else []),
         "Create a task:",
         f"  {curl}",
         "Then poll it:",
@@ -104,7 +115,7 @@ def banner(settings: Settings, port: int) -> str:
 SETTING_FLAGS = ("host", "port", "public_url", "access_log", "model_specs", "seed", "speed", "epoch_ms",
                  "api_keys", "status_policy", "create_rate_limit", "query_rate_limit", "maintenance",
                  "disabled_features", "webhook_hmac_key", "callback_allow_hosts", "admin_token", "db",
-                 "data_dir", "files_dir", "replay")
+                 "data_dir", "files_dir", "replay", "workers", "store", "lease_seconds")
 
 
 def settings_from(args: argparse.Namespace) -> Settings:
@@ -126,18 +137,22 @@ def serve(args: argparse.Namespace) -> int:
     if sock is None:
         return 2
     port = sock.getsockname()[1]
-    try:
-        app = create_app(settings)
-    except (ModelPageError, RecordingError) as exc:
-        print(f"apikley-mock: {exc}", file=sys.stderr)
-        return 2
-    print(banner(settings, port), flush=True)
-    if (warning := exposure_warning(settings)) is not None:
-        print(warning, file=sys.stderr, flush=True)
-    if settings.access_log:
-        show_access_log()
-    config = uvicorn.Config(app, log_level=args.log_level, access_log=False)
-    uvicorn.Server(config).run(sockets=[sock])
+    with shared_settings(settings) if settings.workers > 1 else contextlib.nullcontext(settings) as settings:
+        try:
+            app = create_app(settings)  # the workers' own apps are built in them: this checks the settings
+        except (ModelPageError, RecordingError, StoreError) as exc:
+            print(f"apikley-mock: {exc}", file=sys.stderr)
+            return 2
+        print(banner(settings, port), flush=True)
+        if (warning := exposure_warning(settings)) is not None:
+            print(warning, file=sys.stderr, flush=True)
+        if settings.access_log:
+            show_access_log()
+        if settings.workers > 1:
+            app.state.services.close()
+            run_workers(settings, sock, log_level=args.log_level)
+        else:
+            uvicorn.Server(uvicorn.Config(app, log_level=args.log_level, access_log=False)).run(sockets=[sock])
     return 0
 
 

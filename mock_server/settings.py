@@ -63,6 +63,12 @@ class Settings:
     admin_token: str | None = None
     # SQLite file for tasks, balances and deliveries; None keeps them in memory.
     db: str | None = None
+    # Redis URL (redis://HOST:PORT/DB): the whole state in Redis, shared by replicas.
+    store: str | None = None
+    # Processes serving one port and one state (SQLite: --db, or a temporary file).
+    workers: int = 1
+    # Wall seconds a dead worker's or replica's claimed callback deliveries wait for another.
+    lease_seconds: float = 10.0
     journal_size: int = 1000
     # A directory recorded by `apikley-mock proxy --record`: its tasks are served back.
     replay: str | None = None
@@ -109,6 +115,14 @@ class Settings:
                 raise SettingsError(f"disabled_features: {feature!r} is not field=value")
         if self.callback_max_attempts < 1 or self.callback_backoff_seconds < 0:
             raise SettingsError("callback_max_attempts must be >= 1, callback_backoff_seconds >= 0")
+        if self.store is not None and not self.store.startswith(("redis://", "rediss://", "unix://")):
+            raise SettingsError(f"store: {self.store!r} is not a redis:// URL")
+        if self.store is not None and self.db is not None:
+            raise SettingsError("store and db: choose one (Redis for replicas, SQLite for one machine)")
+        if not 1 <= self.workers <= 64:
+            raise SettingsError(f"workers: {self.workers} is not between 1 and 64")
+        if self.lease_seconds <= 0:
+            raise SettingsError("lease_seconds: must be positive")
         if self.journal_size < 1:
             raise SettingsError("journal_size: must be positive")
         for name in ("max_data_bytes", "max_upload_bytes", "fetch_timeout_seconds", "result_ttl_seconds",

@@ -4,8 +4,10 @@ client that holds every response it receives to the bundled spec."""
 from __future__ import annotations
 
 import os
+import shutil
 from collections.abc import Iterator
 from dataclasses import dataclass
+from typing import Any
 
 import httpx
 import pytest
@@ -127,18 +129,51 @@ def control_for(mock: RunningMock, api_key: str = API_KEY) -> MockControl:
     return MockControl(mock.base_url, api_key)
 
 
-# CI proves the browser tests ran: with APIKLEY_TESTS_REQUIRE_BROWSER=1 (set by .ci/run) a
-# session in which none passed fails, whether they skipped, failed or were never collected.
-BROWSER_TESTS_PASSED: list[str] = []
+@pytest.fixture(scope="session")
+def redis_server(request: pytest.FixtureRequest) -> Any:
+    """The distribution's redis-server on a free loopback port, for the whole session
+    (pytest-redis); skipped where it is not installed (CI fails instead: see below)."""
+    if shutil.which("redis-server") is None:
+        pytest.skip("redis-server is not installed (as root, `make test` installs it)")
+    return request.getfixturevalue("redis_proc")
+
+
+@pytest.fixture
+def redis_url(redis_server: Any) -> Iterator[str]:
+    """An empty Redis database for one test."""
+    import redis
+
+    url = f"redis://{redis_server.host}:{redis_server.port}/0"
+    client = redis.Redis.from_url(url)
+    client.flushdb()
+    yield url
+    client.flushdb()
+    client.close()
+
+
+# CI proves the browser and Redis tests ran: with APIKLEY_TESTS_REQUIRE_BROWSER=1 and
+# APIKLEY_TESTS_REQUIRE_REDIS=1 (set by .ci/run) a session in which none of a kind passed
+# fails, whether they skipped, failed or were never collected.
+REQUIRED_KINDS = {"browser": "APIKLEY_TESTS_REQUIRE_BROWSER", "redis": "APIKLEY_TESTS_REQUIRE_REDIS"}
+PASSED_BY_KIND: dict[str, list[str]] = {kind: [] for kind in REQUIRED_KINDS}
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        if "redis_url" in getattr(item, "fixturenames", ()):
+            item.add_marker(pytest.mark.redis)
 
 
 def pytest_runtest_logreport(report: pytest.TestReport) -> None:
-    if report.when == "call" and report.passed and "browser" in report.keywords:
-        BROWSER_TESTS_PASSED.append(report.nodeid)
+    if report.when == "call" and report.passed:
+        for kind, passed in PASSED_BY_KIND.items():
+            if kind in report.keywords:
+                passed.append(report.nodeid)
 
 
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
-    if os.environ.get("APIKLEY_TESTS_REQUIRE_BROWSER") == "1" and not BROWSER_TESTS_PASSED:
-        session.config.get_terminal_writer().line(
-            "APIKLEY_TESTS_REQUIRE_BROWSER=1 but no browser test passed: failing the session", red=True)
-        session.exitstatus = pytest.ExitCode.TESTS_FAILED
+    for kind, variable in REQUIRED_KINDS.items():
+        if os.environ.get(variable) == "1" and not PASSED_BY_KIND[kind]:
+            session.config.get_terminal_writer().line(
+                f"{variable}=1 but no {kind} test passed: failing the session", red=True)
+            session.exitstatus = pytest.ExitCode.TESTS_FAILED

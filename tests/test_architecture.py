@@ -25,8 +25,8 @@ ROOMS: dict[str, set[str]] = {
     "proxy": BOTTOM,  # a validating proxy: contracts' checks around httpx, none of the mock's rules
     "testing": set(),  # the control-API client talks HTTP only
 }
-TOP = {"app", "cli", "pytest_plugin", "server", "__init__", "__main__"}  # wiring: may import anything
-PURE = {"httpx", "starlette", "sqlite3", "socket", "os", "pathlib", "asyncio", "uvicorn", "av", "PIL"}
+TOP = {"app", "cli", "workers", "pytest_plugin", "server", "__init__", "__main__"}  # wiring: may import anything
+PURE = {"httpx", "starlette", "sqlite3", "redis", "socket", "os", "pathlib", "asyncio", "uvicorn", "av", "PIL"}
 
 
 def imported_modules(path: Path) -> set[str]:

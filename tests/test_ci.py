@@ -1,5 +1,5 @@
-"""CI cannot pass without the browser tests: .ci/run requires them, and a session in which
-none passed fails."""
+"""CI cannot pass without the browser and Redis tests: .ci/run requires them, and a session
+in which none of a kind passed fails."""
 
 from __future__ import annotations
 
@@ -9,27 +9,34 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from mock_server.settings import ENV_PREFIX
 
 ROOT = Path(__file__).resolve().parents[1]
 
 
-def test_ci_requires_the_browser_tests() -> None:
+KINDS = {"browser": "APIKLEY_TESTS_REQUIRE_BROWSER", "redis": "APIKLEY_TESTS_REQUIRE_REDIS"}
+
+
+def test_ci_requires_the_browser_and_redis_tests() -> None:
     script = (ROOT / ".ci" / "run").read_text(encoding="utf-8")
-    assert "export APIKLEY_TESTS_REQUIRE_BROWSER=1" in script
-    assert script.index("APIKLEY_TESTS_REQUIRE_BROWSER") < script.index("make test")
+    for variable in KINDS.values():
+        assert f"export {variable}=1" in script
+        assert script.index(variable) < script.index("make test")
     # The mock reads every APIKLEY_MOCK_* variable as a setting and refuses unknown ones: what CI
     # exports must not wear that prefix, or every `apikley-mock serve` in the tests would stop.
     exported = re.findall(r"^export (\w+)=", script, re.M)
     assert exported and not [name for name in exported if name.startswith(ENV_PREFIX)]
 
 
-def test_a_required_session_without_a_passed_browser_test_fails() -> None:
+@pytest.mark.parametrize("kind", sorted(KINDS))
+def test_a_required_session_without_a_passed_test_of_the_kind_fails(kind: str) -> None:
     one_test = "tests/test_architecture.py::test_contracts_never_imports_mock_server"
     run = [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", one_test]
-    env = {**os.environ, "APIKLEY_TESTS_REQUIRE_BROWSER": "1"}
+    env = {**{k: v for k, v in os.environ.items() if k not in KINDS.values()}, KINDS[kind]: "1"}
     required = subprocess.run(run, cwd=ROOT, env=env, capture_output=True, text=True, timeout=120)
     assert required.returncode == 1, required.stdout
-    assert "no browser test passed" in required.stdout
-    env.pop("APIKLEY_TESTS_REQUIRE_BROWSER")
+    assert f"no {kind} test passed" in required.stdout
+    env.pop(KINDS[kind])
     assert subprocess.run(run, cwd=ROOT, env=env, capture_output=True, timeout=120).returncode == 0

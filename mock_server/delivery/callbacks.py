@@ -11,8 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import functools
-import heapq
-import itertools
+import logging
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, replace
@@ -20,14 +19,15 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import httpx
+import orjson
 
 from contracts.api import SIGNATURE_HEADER, TIMESTAMP_HEADER, sign_callback
 from mock_server.net import is_loopback
 from mock_server.sim.clock import VirtualClock
-from mock_server.store.base import DeliveryLog, JournalEntry
+from mock_server.store.base import JournalEntry, TaskStore
 
 TIMEOUT_SECONDS = 15.0  # upstream: the receiver must answer within 15 s
-FINAL_RESULTS = frozenset({"delivered", "failed", "refused", "dropped"})
+LOG = logging.getLogger("apikley_mock.callbacks")
 EXCERPT_CHARS = 200  # of the receiver's answer, journaled with each attempt
 
 
@@ -36,9 +36,17 @@ class Delivery:
     task_id: str
     api_key: str
     url: str
-    payload: bytes
+    payload: str  # the callback body, JSON
     attempt: int = 1
     copy: int = 1  # the `callback-duplicate` scenario sends copy 2 as well
+
+    def encode(self) -> str:
+        """As the store keeps it (other workers and replicas may send it)."""
+        return orjson.dumps(self).decode()
+
+    @classmethod
+    def decode(cls, text: str) -> Delivery:
+        return cls(**orjson.loads(text))
 
 
 @dataclass(frozen=True)
@@ -51,30 +59,40 @@ class CallbackPolicy:
 
 
 class CallbackDispatcher:
-    def __init__(self, policy: CallbackPolicy, *, clock: VirtualClock, journal: DeliveryLog,
+    """Sends the deliveries it claims from the store. Workers and replicas sharing a store
+    each claim due deliveries with a lease on wall time that they renew while alive; the
+    deliveries of a process that died are claimed by another once its lease has run out."""
+
+    def __init__(self, policy: CallbackPolicy, *, clock: VirtualClock, store: TaskStore, owner: str,
                  transport: httpx.AsyncBaseTransport | None = None,
-                 wall_time: Callable[[], float] = time.time,
-                 on_final: Callable[[str], None] = lambda task_id: None) -> None:
+                 wall_time: Callable[[], float] = time.time, lease_seconds: float = 10.0) -> None:
         self.policy = policy
-        self._on_final = on_final  # a task's callback reached its final result: the store notes it
+        self.owner = owner  # this process, in claims and in the journal ("by")
         self._clock = clock
-        self._journal = journal
+        self._store = store
+        self._journal = store.deliveries
         self._transport = transport
         self._wall_time = wall_time
-        self._due: list[tuple[int, int, Delivery]] = []
-        self._order = itertools.count()
+        self._lease = lease_seconds
+        self._renew_at = 0.0
         self._inflight: dict[str, set[asyncio.Task[None]]] = {}
         self._client: httpx.AsyncClient | None = None
 
     def schedule(self, delivery: Delivery, due_ms: int) -> None:
-        heapq.heappush(self._due, (due_ms, next(self._order), delivery))
+        self._store.schedule_delivery(delivery.api_key, due_ms, delivery.encode())
 
     def drop(self, delivery: Delivery) -> None:
         self._record(delivery, result="dropped", error="dropped by the callback-drop scenario")
 
     def pending(self, task_id: str | None = None) -> list[dict[str, Any]]:
-        return [{"taskId": d.task_id, "attempt": d.attempt, "dueAt": due} for due, _, d in
-                sorted(self._due) if task_id is None or d.task_id == task_id]
+        """Deliveries not yet done (due later, or being sent: `claimedBy` names the process)."""
+        pending = []
+        for due, text, owner in self._store.pending_deliveries():
+            delivery = Delivery.decode(text)
+            if task_id is None or delivery.task_id == task_id:
+                pending.append({"taskId": delivery.task_id, "attempt": delivery.attempt, "dueAt": due,
+                                "claimedBy": owner})
+        return pending
 
     def journal(self, api_key: str | None = None, task_id: str | None = None) -> list[JournalEntry]:
         """Every attempt journaled (of one key, of one task, or all), oldest first."""
@@ -83,41 +101,48 @@ class CallbackDispatcher:
     def in_flight(self) -> int:
         return self._running()
 
-    def clear(self, api_key: str | None = None) -> None:
-        self._due = [item for item in self._due if api_key is not None and item[2].api_key != api_key]
-        heapq.heapify(self._due)
-
     def pump(self) -> None:
-        """Start due deliveries, at most `concurrency` at a time (the rest wait, in order)."""
-        now = self._clock.now_ms()
-        while self._due and self._due[0][0] <= now and self._running() < self.policy.concurrency:
-            delivery = heapq.heappop(self._due)[2]
-            task = asyncio.get_running_loop().create_task(self._attempt(delivery))
+        """Claim and start due deliveries, at most `concurrency` at a time (the rest wait, in order)."""
+        wall = self._wall_time()
+        if wall >= self._renew_at:  # renewed well before the lease runs out
+            self._store.keep_alive(self.owner, wall + self._lease)
+            self._renew_at = wall + self._lease / 4
+        room = self.policy.concurrency - self._running()
+        if room <= 0:
+            return
+        loop = asyncio.get_running_loop()
+        for delivery_id, text in self._store.claim_deliveries(self._clock.now_ms(), self.owner, room, wall):
+            delivery = Delivery.decode(text)
+            task = loop.create_task(self._attempt(delivery_id, delivery))
             self._inflight.setdefault(delivery.task_id, set()).add(task)
             task.add_done_callback(functools.partial(self._finished, delivery.task_id))
 
     def _running(self) -> int:
         return sum(len(tasks) for tasks in self._inflight.values())
 
-    async def flush(self, task_id: str | None = None) -> None:
-        """Wait until no delivery (of one task, or any) is due and none is in flight."""
-        while True:
+    async def flush(self, task_id: str | None = None, *, timeout_seconds: float = 2 * TIMEOUT_SECONDS) -> None:
+        """Wait until no delivery (of one task, or any) is due, here or in another process."""
+        deadline = time.monotonic() + timeout_seconds
+        while time.monotonic() < deadline:
             self.pump()
-            running = [task for key, tasks in self._inflight.items()
-                       if task_id is None or key == task_id for task in tasks]
-            if not running:
-                if not any(self._inflight.values()) or task_id is None:
-                    return
-                # The task's own delivery waits for a free slot behind others: let them run.
-                running = [task for tasks in self._inflight.values() for task in tasks]
-            await asyncio.gather(*running, return_exceptions=True)
+            now = self._clock.now_ms()
+            due = [item for item in self.pending(task_id) if item["dueAt"] <= now]
+            running = [task for tasks in self._inflight.values() for task in tasks]
+            if not due and not running:
+                return
+            if running:  # ours (a task's delivery may wait for a free slot behind others)
+                await asyncio.wait(running, timeout=0.05)
+            else:  # claimed by another worker or replica
+                await asyncio.sleep(0.01)
 
     async def aclose(self) -> None:
-        """Stop: deliveries in flight are cancelled (a shutdown is never held up 15 s)."""
+        """Stop: deliveries in flight are cancelled (a shutdown is never held up 15 s) and
+        given back, for another worker or the next start to send."""
         running = [task for tasks in self._inflight.values() for task in tasks]
         for task in running:
             task.cancel()
         await asyncio.gather(*running, return_exceptions=True)
+        self._store.release_claims(self.owner)
         if self._client is not None:
             await self._client.aclose()
 
@@ -137,10 +162,8 @@ class CallbackDispatcher:
             "taskId": delivery.task_id, "url": delivery.url, "attempt": delivery.attempt,
             "copy": delivery.copy, "at": self._clock.now_ms(), "result": result,
             "status": status, "latencyMs": latency_ms, "error": error,
-            "signature": signature, "response": response,
+            "signature": signature, "response": response, "by": self.owner,
         })
-        if result in FINAL_RESULTS and delivery.copy == 1:
-            self._on_final(delivery.task_id)
 
     def _allowed(self, url: str) -> bool:
         host = (urlsplit(url).hostname or "").lower()
@@ -155,11 +178,26 @@ class CallbackDispatcher:
             headers[SIGNATURE_HEADER] = sign_callback(self.policy.hmac_key, delivery.task_id, timestamp)
         return headers
 
-    async def _attempt(self, delivery: Delivery) -> None:
+    async def _attempt(self, delivery_id: str, delivery: Delivery) -> None:
+        retry_at: int | None = None
+        try:
+            retry_at = await self._send(delivery)
+        except asyncio.CancelledError:
+            raise  # stopping: the claim is given back in aclose()
+        except Exception:  # a bug, not the receiver: said, and the delivery let go
+            LOG.exception("callback for %s: unexpected error", delivery.task_id)
+        if retry_at is not None:
+            self._store.finish_delivery(delivery_id, retry_at_ms=retry_at,
+                                        delivery=replace(delivery, attempt=delivery.attempt + 1).encode())
+        else:
+            self._store.finish_delivery(delivery_id)
+
+    async def _send(self, delivery: Delivery) -> int | None:
+        """One attempt, journaled; the virtual instant of the next attempt, if any."""
         if not self._allowed(delivery.url):
             self._record(delivery, result="refused",
                          error="target is not loopback nor an allowed host (--callback-allow-host)")
-            return
+            return None
         if self._client is None:
             self._client = httpx.AsyncClient(transport=self._transport, timeout=TIMEOUT_SECONDS,
                                              follow_redirects=False)
@@ -180,10 +218,9 @@ class CallbackDispatcher:
                                    signature=headers.get(SIGNATURE_HEADER), response=excerpt)
         if error is None:
             record(result="delivered")
-            return
+            return None
         retrying = delivery.attempt < self.policy.max_attempts
         record(result="retrying" if retrying else "failed", error=error)
-        if retrying:
-            backoff_ms = round(self.policy.backoff_seconds * 2 ** (delivery.attempt - 1) * 1000)
-            self.schedule(replace(delivery, attempt=delivery.attempt + 1),
-                          self._clock.now_ms() + backoff_ms)
+        if not retrying:
+            return None
+        return self._clock.now_ms() + round(self.policy.backoff_seconds * 2.0 ** (delivery.attempt - 1) * 1000)

@@ -21,7 +21,7 @@ from contracts.api import CREATE_TASK, short_name
 from contracts.spec import operations
 from mock_server.errors import CONTROL_FORBIDDEN, NO_SUCH_TASK, ApiError
 from mock_server.http.access import is_trusted
-from mock_server.http.readers import parse_json_object
+from mock_server.http.inputs import bounded_int, json_body, number
 from mock_server.http.render import Renderer
 from mock_server.services import Services
 from mock_server.sim import scenarios
@@ -38,24 +38,6 @@ def operation_names() -> dict[str, str]:
         names[op.operation_id] = op.operation_id
         names[short_name(op.operation_id)] = op.operation_id
     return names
-
-
-def number(body: dict[str, Any], name: str, *, low: float = 0, high: float = float("inf")) -> float:
-    value = body.get(name)
-    if not isinstance(value, int | float) or isinstance(value, bool) or not low <= value <= high:
-        bounds = f"between {low:g} and {high:.0f}" if high != float("inf") else f">= {low:g}"
-        raise ApiError(422, f"{name}: must be a number {bounds}")
-    return float(value)
-
-
-def bounded_int(text: str, name: str, high: int = 10_000) -> int:
-    if not text.isdigit() or not 1 <= int(text) <= high:
-        raise ApiError(422, f"{name}: must be an integer from 1 to {high}")
-    return int(text)
-
-
-async def json_body(request: Request) -> dict[str, Any]:
-    return parse_json_object(await request.body())
 
 
 class Control:
@@ -87,8 +69,9 @@ class Control:
         return self.services.catalogue.describe()
 
     async def health(self, request: Request) -> Any:
+        self.services.shared.refresh()
         return {"status": "ok", "now": self.services.clock.now_ms(), "tasks": self.tasks.count(),
-                "uploadBytes": self.services.uploads.used_bytes}
+                "uploadBytes": self.services.uploads.used_bytes, "process": self.services.dispatcher.owner}
 
     async def reset(self, request: Request) -> Any:
         body = await json_body(request)
@@ -133,14 +116,13 @@ class Control:
         return {"scheduled": request.path_params["task_id"]}
 
     async def clock(self, request: Request) -> Any:
-        clock = self.services.clock
         if request.method == "PUT":
-            clock.set_speed(number(await json_body(request), "speed"))
-            self.tick()
-        return {"now": clock.now_ms(), "speed": clock.speed}
+            self.services.shared.set_speed(number(await json_body(request), "speed"))
+        self.tick()
+        return {"now": self.services.clock.now_ms(), "speed": self.services.clock.speed}
 
     async def advance(self, request: Request) -> Any:
-        self.services.clock.advance(number(await json_body(request), "seconds", high=1e9))
+        self.services.shared.advance(number(await json_body(request), "seconds", high=1e9))
         self.tick()
         return {"now": self.services.clock.now_ms(), "speed": self.services.clock.speed}
 
@@ -171,22 +153,23 @@ class Control:
         return {"apiKey": key, "queued": admission.queued(key)}
 
     async def toggles(self, request: Request) -> Any:
-        toggles = self.services.admission.toggles
+        shared = self.services.shared
+        shared.refresh()
         if request.method == "PUT":
             body = await json_body(request)
-            if "maintenance" in body:
-                if not isinstance(body["maintenance"], bool):
-                    raise ApiError(422, "maintenance: must be true or false")
-                toggles.maintenance = body["maintenance"]
+            changes: dict[str, Any] = {}
+            for name, field in (("maintenance", "maintenance"), ("rateLimits", "rate_limits")):
+                if name in body:
+                    if not isinstance(body[name], bool):
+                        raise ApiError(422, f"{name}: must be true or false")
+                    changes[field] = body[name]
             if "disabledFeatures" in body:
                 features = body["disabledFeatures"]
                 if not isinstance(features, list) or not all(isinstance(f, str) and "=" in f for f in features):
                     raise ApiError(422, "disabledFeatures: must be a list of field=value strings")
-                toggles.disabled_features = set(features)
-            if "rateLimits" in body:
-                if not isinstance(body["rateLimits"], bool):
-                    raise ApiError(422, "rateLimits: must be true or false")
-                toggles.rate_limits = body["rateLimits"]
+                changes["disabled_features"] = frozenset(features)
+            shared.set_toggles(**changes)
+        toggles = shared.toggles
         return {"maintenance": toggles.maintenance, "disabledFeatures": sorted(toggles.disabled_features),
                 "rateLimits": toggles.rate_limits}
 
@@ -196,6 +179,10 @@ class Control:
     async def callbacks(self, request: Request) -> Any:
         return self.services.dispatcher.journal(request.query_params.get("apiKey"),
                                                 request.query_params.get("taskId"))
+
+    async def pending(self, request: Request) -> Any:
+        """Deliveries not done yet, from every process: due later, waiting, or being sent."""
+        return self.services.dispatcher.pending(request.query_params.get("taskId"))
 
     async def flush(self, request: Request) -> Any:
         """Wait for in-flight deliveries (of `taskId`, or all), then report them."""
@@ -241,5 +228,6 @@ def control_routes(services: Services, admin_token: str | None) -> list[Route]:
         route("/toggles", control.toggles, ["GET", "PUT"]),
         route("/requests", control.requests, ["GET"]),
         route("/callbacks", control.callbacks, ["GET"]),
+        route("/callbacks/pending", control.pending, ["GET"]),
         route("/callbacks/flush", control.flush, ["POST"]),
     ]

@@ -26,7 +26,7 @@ from mock_server.http.render import Renderer
 from mock_server.services.admission import Admission
 from mock_server.sim.clock import VirtualClock
 from mock_server.sim.lifecycle import Outcome
-from mock_server.store.journal import RequestJournal
+from mock_server.store.base import RequestLog
 
 SCENARIO_HEADER = b"x-mock-scenario"
 MAX_QUERY_PARAMETERS = 100
@@ -73,7 +73,7 @@ class OperationEndpoint:
     """One spec operation as an ASGI app."""
 
     def __init__(self, validator: RequestValidator, call: ServiceCall, *, reader: BodyReader | None,
-                 renderer: Renderer, keys: KeyRing, admission: Admission, journal: RequestJournal,
+                 renderer: Renderer, keys: KeyRing, admission: Admission, journal: RequestLog,
                  clock: VirtualClock, public_url: str | None = None) -> None:
         self.validator = validator
         self.operation_id = validator.operation.operation_id

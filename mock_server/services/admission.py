@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Mapping
-from dataclasses import dataclass, field
 from urllib.parse import urlsplit
 
 from contracts.api import CREATE_TASK, GET_TASK_DETAILS
@@ -25,21 +24,14 @@ from mock_server.errors import (
     ApiError,
 )
 from mock_server.net import is_internal_address
+from mock_server.services.shared import SharedState
 from mock_server.sim import scenarios
 from mock_server.sim.clock import VirtualClock
 from mock_server.sim.lifecycle import Outcome
-from mock_server.sim.ratelimit import Rate, RateLimiter, retry_after
+from mock_server.sim.ratelimit import Rate, retry_after
+from mock_server.store.base import TaskStore
 
 MAINTENANCE_CODE = 455
-
-
-@dataclass
-class Toggles:
-    """Switches the control API may flip at run time."""
-
-    maintenance: bool = False
-    disabled_features: set[str] = field(default_factory=set)
-    rate_limits: bool = True  # off: the configured limits are not applied (e.g. while fuzzing)
 
 
 @functools.lru_cache(maxsize=4096)
@@ -54,24 +46,25 @@ def internal_host(url: str) -> str | None:
 
 
 class Admission:
-    def __init__(self, *, clock: VirtualClock, documented: Mapping[str, frozenset[int]],
-                 create_rate: Rate | None, query_rate: Rate | None, maintenance: bool = False,
-                 disabled_features: tuple[str, ...] = (), callback_allow_hosts: tuple[str, ...] = ()) -> None:
-        self.toggles = Toggles(maintenance, set(disabled_features))
-        self._queue = scenarios.OutcomeQueue()
+    def __init__(self, *, store: TaskStore, shared: SharedState, clock: VirtualClock,
+                 documented: Mapping[str, frozenset[int]], create_rate: Rate | None, query_rate: Rate | None,
+                 callback_allow_hosts: tuple[str, ...] = ()) -> None:
+        self._store = store
+        self._shared = shared
+        self._clock = clock
         self._documented = documented
         self._callback_allowed = {host.lower() for host in callback_allow_hosts}
-        self._limits = {CREATE_TASK: RateLimiter(create_rate, clock.now_ms),
-                        GET_TASK_DETAILS: RateLimiter(query_rate, clock.now_ms)}
+        self._rates = {CREATE_TASK: create_rate, GET_TASK_DETAILS: query_rate}
 
     def admit(self, api_key: str, operation_id: str, header: str | None) -> Outcome | None:
         """Refuse the call (maintenance, a call scenario, the rate limit) or let it in; returns
         the task outcome the header asked for, if any."""
+        self._shared.refresh()  # the clock and switches as every worker sees them now
         documented = self._documented.get(operation_id, frozenset())
-        if self.toggles.maintenance and MAINTENANCE_CODE in documented:
+        if self._shared.toggles.maintenance and MAINTENANCE_CODE in documented:
             raise ApiError(MAINTENANCE_CODE, MAINTENANCE)
         scenario = (scenarios.parse(header, "X-Mock-Scenario") if header is not None
-                    else self._queue.pop(api_key, operation_id, calls=True))
+                    else self._queued(api_key, operation_id, call=True))
         if scenario is not None:
             if scenario.is_call_outcome:
                 error = scenario.error(rate_limit_status=429 if operation_id == CREATE_TASK else None)
@@ -85,11 +78,11 @@ class Admission:
         return scenario.outcome() if scenario is not None else None
 
     def _limit(self, api_key: str, operation_id: str) -> None:
-        limiter = self._limits.get(operation_id)
-        rate = limiter.rate if limiter is not None else None
-        if limiter is None or rate is None or not self.toggles.rate_limits:
+        rate = self._rates.get(operation_id)
+        if rate is None or not self._shared.toggles.rate_limits:
             return
-        wait = limiter.take(api_key)
+        wait = self._store.take_token(api_key, operation_id, count=rate.count, seconds=rate.seconds,
+                                      now_ms=self._clock.now_ms())
         if wait is None:
             return
         headers = {"Retry-After": retry_after(wait)}
@@ -111,8 +104,18 @@ class Admission:
 
     def take_queued_outcome(self, api_key: str) -> Outcome | None:
         """The key's next queued task outcome: taken only once a task is being created."""
-        queued = self._queue.pop(api_key, CREATE_TASK, calls=False)
+        queued = self._queued(api_key, CREATE_TASK, call=False)
         return queued.outcome() if queued is not None else None
+
+    @property
+    def anything_queued(self) -> bool:
+        return bool(self._shared.queued)
+
+    def _queued(self, api_key: str, operation_id: str, *, call: bool) -> scenarios.Scenario | None:
+        if not self._shared.queued:  # the hot path when nothing is queued
+            return None
+        text = self._store.pop_scenario(api_key, operation_id, call=call)
+        return scenarios.parse(text, "queued scenario") if text is not None else None
 
     def check_callback_url(self, url: object) -> None:
         """422 for a callBackUrl on an internal address (private, link-local ...) not allowed."""
@@ -122,23 +125,22 @@ class Admission:
 
     def check_features(self, values: Mapping[str, str]) -> None:
         """505 when a requested `field=value` is switched off."""
-        if self.toggles.disabled_features:
+        disabled = self._shared.toggles.disabled_features
+        if disabled:
             for name, value in values.items():
-                if f"{name}={value}" in self.toggles.disabled_features:
+                if f"{name}={value}" in disabled:
                     raise ApiError(505, FEATURE_DISABLED.format(name=name, value=value))
 
     # -- control ----------------------------------------------------------------------------
 
     def enqueue(self, api_key: str, operation_id: str, scenario: scenarios.Scenario, times: int) -> None:
-        self._queue.push(api_key, operation_id, scenario, times)
+        self._store.push_scenarios(api_key, operation_id, scenario.text, call=scenario.is_call_outcome, times=times)
+        self._shared.refresh()
 
     def queued(self, api_key: str) -> dict[str, list[str]]:
-        return self._queue.pending(api_key)
+        return {operation: [text.split(";")[0].strip() for text in texts]
+                for operation, texts in self._store.queued(api_key).items()}
 
     def clear_queue(self, api_key: str | None = None) -> None:
-        self._queue.clear(api_key)
-
-    def reset(self, api_key: str | None = None) -> None:
-        self._queue.clear(api_key)
-        for limiter in self._limits.values():
-            limiter.reset(api_key)
+        self._store.clear_queue(api_key)
+        self._shared.refresh()

@@ -7,6 +7,9 @@ releases what the mock opened (its store, its temporary data directory) when it 
 from __future__ import annotations
 
 import contextlib
+import os
+import secrets
+import socket
 import tempfile
 import time
 from collections.abc import AsyncIterator
@@ -25,34 +28,49 @@ from mock_server.services.links import ResultLinks
 from mock_server.services.replay import ReplayBook
 from mock_server.services.scheduler import Scheduler
 from mock_server.services.settlement import Settlement
+from mock_server.services.shared import SharedState, Toggles
 from mock_server.services.tasks import TaskService
 from mock_server.services.uploads import UploadService
 from mock_server.settings import Settings
 from mock_server.sim.clock import VirtualClock
 from mock_server.sim.ratelimit import Rate
 from mock_server.sim.timelines import Timelines
-from mock_server.store.base import TaskStore
-from mock_server.store.journal import RequestJournal
+from mock_server.store.base import RequestLog, TaskStore
 from mock_server.store.memory import MemoryTaskStore
 from mock_server.store.sqlite import SqliteTaskStore
 from mock_server.store.uploads import OfflineFiles, UploadStore
 
 
 def open_store(settings: Settings) -> TaskStore:
-    return SqliteTaskStore(settings.db) if settings.db else MemoryTaskStore()
+    """Memory (one process), SQLite (`db`: one machine's workers) or Redis (`store`: replicas)."""
+    if settings.store:
+        from mock_server.store.redis_store import RedisTaskStore  # redis-py only when asked for
+
+        return RedisTaskStore(settings.store, journal_size=settings.journal_size)
+    if settings.db:
+        return SqliteTaskStore(settings.db, journal_size=settings.journal_size)
+    return MemoryTaskStore(journal_size=settings.journal_size)
 
 
 def start_clock(settings: Settings, store: TaskStore, replay: ReplayBook | None = None) -> VirtualClock:
     """Real time (or --epoch-ms, or a replayed recording's first instant), but never before the
-    virtual time a stored run had reached: a task that ended before a restart stays ended."""
+    virtual time a stored run had reached: a task that ended before a restart stays ended.
+    A store other processes share tells wall time as Unix time, which they all share."""
     start = settings.epoch_ms if settings.epoch_ms is not None else (
         replay.first_ms if replay is not None and replay.first_ms is not None else int(time.time() * 1000))
-    return VirtualClock(start_ms=max(start, store.load_clock() or 0), speed=settings.speed)
+    return VirtualClock(start_ms=max(start, store.load_clock() or 0), speed=settings.speed,
+                        monotonic=time.time if store.shared else time.monotonic)
+
+
+def process_name() -> str:
+    """This process among the workers and replicas: in delivery claims and the callback journal."""
+    return f"{socket.gethostname()}:{os.getpid()}:{secrets.token_hex(2)}"
 
 
 @dataclass
 class Services:
     clock: VirtualClock
+    shared: SharedState
     admission: Admission
     accounts: Accounts
     settlement: Settlement
@@ -61,7 +79,7 @@ class Services:
     uploads: UploadService
     dispatcher: CallbackDispatcher
     scheduler: Scheduler
-    requests: RequestJournal
+    requests: RequestLog
     media: MediaCache
     files: OfflineFiles
     catalogue: ModelCatalogue
@@ -71,7 +89,9 @@ class Services:
 
     @classmethod
     def build(cls, settings: Settings, *, clock: VirtualClock | None = None, store: TaskStore | None = None,
-              transport: httpx.AsyncBaseTransport | None = None) -> Services:
+              transport: httpx.AsyncBaseTransport | None = None, join: bool = False) -> Services:
+        """`join`: other processes already serve this store (workers, replicas): adopt its clock
+        and switches rather than set them, and leave their delivery claims alone."""
         catalogue = ModelCatalogue.load(settings.model_specs)  # a bad page stops start-up here
         owned = contextlib.ExitStack()
         if store is None:
@@ -79,22 +99,28 @@ class Services:
             owned.callback(store.close)
         replay = ReplayBook.load(Path(settings.replay)) if settings.replay else None  # a bad folder stops start-up
         clock = clock or start_clock(settings, store, replay)
+        join = join or bool(settings.store)  # a replica on Redis joins whatever runs already
+        shared = SharedState(store, clock)
+        shared.start(Toggles(settings.maintenance, frozenset(settings.disabled_features)), join=join)
+        if not join:
+            store.release_claims()  # every claim left in the store is from a process that stopped
         if settings.data_dir:
             data_dir = Path(settings.data_dir)
         else:
             data_dir = Path(owned.enter_context(tempfile.TemporaryDirectory(prefix="apikley-mock-")))
         timelines = Timelines(settings.seed)
         accounts = Accounts(store, initial_balance=settings.initial_balance, prices=settings.prices)
-        admission = Admission(clock=clock, documented={op.operation_id: op.statuses for op in operations()},
+        admission = Admission(store=store, shared=shared, clock=clock,
+                              documented={op.operation_id: op.statuses for op in operations()},
                               create_rate=Rate.parse(settings.create_rate_limit),
                               query_rate=Rate.parse(settings.query_rate_limit),
-                              maintenance=settings.maintenance, disabled_features=settings.disabled_features,
                               callback_allow_hosts=settings.callback_allow_hosts)
         dispatcher = CallbackDispatcher(
             CallbackPolicy(max_attempts=settings.callback_max_attempts,
                            backoff_seconds=settings.callback_backoff_seconds,
                            allow_hosts=settings.callback_allow_hosts, hmac_key=settings.webhook_hmac_key),
-            clock=clock, journal=store.deliveries, transport=transport, on_final=store.mark_callback_done)
+            clock=clock, store=store, owner=process_name(), transport=transport,
+            lease_seconds=settings.lease_seconds)
         settlement = Settlement(store=store, clock=clock, timelines=timelines, accounts=accounts,
                                 dispatcher=dispatcher)
         tasks = TaskService(store=store, clock=clock, timelines=timelines, accounts=accounts, admission=admission,
@@ -108,23 +134,24 @@ class Services:
                                    max_file_bytes=settings.max_upload_bytes,
                                    max_total_bytes=settings.max_data_bytes // 2)
         files = OfflineFiles(upload_store, Path(settings.files_dir) if settings.files_dir else None)
-        return cls(clock=clock, admission=admission, accounts=accounts, settlement=settlement, tasks=tasks,
-                   links=links, uploads=UploadService(store=upload_store, files=files, clock=clock,
+        return cls(clock=clock, shared=shared, admission=admission, accounts=accounts, settlement=settlement,
+                   tasks=tasks, links=links, uploads=UploadService(store=upload_store, files=files, clock=clock,
                                                       transport=transport,
                                                       fetch_timeout_seconds=settings.fetch_timeout_seconds),
-                   dispatcher=dispatcher, scheduler=Scheduler(settlement=settlement, dispatcher=dispatcher,
-                                                              store=store, clock=clock),
-                   requests=RequestJournal(settings.journal_size),
+                   dispatcher=dispatcher, scheduler=Scheduler(shared=shared, settlement=settlement,
+                                                              dispatcher=dispatcher, store=store, clock=clock),
+                   requests=store.requests,
                    media=MediaCache(data_dir / "results", settings.max_data_bytes // 2), files=files,
                    catalogue=catalogue, replay=replay, _store=store, _owned=owned)
 
     def reset(self, api_key: str | None = None) -> None:
-        """Forget everything, or one key's tasks, balance, queue, limits and journals."""
+        """Forget everything, or one key's tasks, balance, queue, limits, deliveries and journals."""
         self._store.clear(api_key)
-        self.admission.reset(api_key)
-        self.requests.clear(api_key)
-        self.dispatcher.clear(api_key)
-        self.settlement.forget_missing()
+        self.shared.refresh()
+
+    def close(self) -> None:
+        """Release what the mock opened, when it is built but never served."""
+        self._owned.close()
 
     @contextlib.asynccontextmanager
     async def lifespan(self) -> AsyncIterator[None]:

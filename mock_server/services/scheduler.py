@@ -13,6 +13,7 @@ from collections.abc import AsyncIterator
 
 from mock_server.delivery.callbacks import CallbackDispatcher
 from mock_server.services.settlement import Settlement
+from mock_server.services.shared import SharedState
 from mock_server.sim.clock import VirtualClock
 from mock_server.store.base import TaskStore
 
@@ -20,8 +21,9 @@ TICK_SECONDS = 0.02
 
 
 class Scheduler:
-    def __init__(self, *, settlement: Settlement, dispatcher: CallbackDispatcher, store: TaskStore,
-                 clock: VirtualClock, every_seconds: float = TICK_SECONDS) -> None:
+    def __init__(self, *, shared: SharedState, settlement: Settlement, dispatcher: CallbackDispatcher,
+                 store: TaskStore, clock: VirtualClock, every_seconds: float = TICK_SECONDS) -> None:
+        self._shared = shared
         self._settlement = settlement
         self._dispatcher = dispatcher
         self._store = store
@@ -29,8 +31,10 @@ class Scheduler:
         self._every = every_seconds
 
     def tick(self) -> None:
+        self._shared.refresh()  # another worker may have moved the clock
         self._settlement.settle()
         self._dispatcher.pump()
+        self._store.requests.flush()
         self._store.save_clock(self._clock.now_ms())
 
     @contextlib.asynccontextmanager
@@ -50,4 +54,5 @@ class Scheduler:
             with contextlib.suppress(asyncio.CancelledError):
                 await ticker
             await self._dispatcher.aclose()
+            self._store.requests.flush()
             self._store.save_clock(self._clock.now_ms())

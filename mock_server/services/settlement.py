@@ -1,14 +1,14 @@
 """Settlement: applying task ends as they fall due on the virtual clock, in the order they fall.
 
 A failed generation is refunded, the task is marked settled, and its callback is handed to
-the dispatcher (duplicated, delayed or dropped as its outcome says). Ends are watched as a
-lower bound (planning waits until a task is read or due), so creating a task stays cheap.
+the dispatcher (duplicated, delayed or dropped as its outcome says), all in one store step.
+Ends are watched in the store as a lower bound (planning waits until a task is read or due),
+so creating a task stays cheap and any worker may settle any task.
 """
 
 from __future__ import annotations
 
 import dataclasses
-import heapq
 
 import orjson
 
@@ -16,11 +16,13 @@ from mock_server.delivery.callbacks import CallbackDispatcher, Delivery
 from mock_server.errors import NO_CALLBACK_URL, TASK_RUNNING, ApiError
 from mock_server.services.accounts import Accounts
 from mock_server.sim.clock import VirtualClock
-from mock_server.sim.lifecycle import Timeline, earliest_end_ms
+from mock_server.sim.lifecycle import Timeline
 from mock_server.sim.records import callback_payload
 from mock_server.sim.task import Task
 from mock_server.sim.timelines import Timelines
 from mock_server.store.base import TaskStore
+
+BATCH = 256  # task ends looked at per store read
 
 
 class Settlement:
@@ -31,33 +33,23 @@ class Settlement:
         self._timelines = timelines
         self._accounts = accounts
         self._dispatcher = dispatcher
-        self._ends: list[tuple[int, str]] = []
-        for task in store.unsettled():  # after a restart, ends still to settle
-            self.watch(task)
-        for task in store.callbacks_outstanding():  # settled, but the process stopped before its callback ended
-            timeline = timelines(task)
-            if timeline.end is not None:
-                self._hand_off(task, timeline)
-
-    def watch(self, task: Task) -> None:
-        heapq.heappush(self._ends, (earliest_end_ms(task.created_ms, task.outcome), task.task_id))
 
     def settle(self) -> None:
-        """Apply every task end that is due, in the order the ends fall."""
+        """Apply every task end that is due, in the order the ends fall. Workers sharing the
+        store may run this at once: each end is applied by exactly one of them."""
         now = self._clock.now_ms()
-        ends = self._ends
-        while ends and ends[0][0] <= now:
-            task_id = heapq.heappop(ends)[1]
-            task = self._store.get(task_id)
-            if task is None or self._store.is_settled(task_id):
-                continue  # gone, or a duplicate entry of a settled task
-            timeline = self._timelines(task)
-            if timeline.end is None:
-                continue  # stuck: a changed outcome is watched anew
-            if timeline.end.at_ms > now:
-                heapq.heappush(ends, (timeline.end.at_ms, task_id))  # its real end
-                continue
-            self._settle(task, timeline)
+        while due := self._store.due_ends(now, BATCH):
+            for task_id in due:
+                task = self._store.get(task_id)
+                timeline = self._timelines(task) if task is not None else None
+                if task is None or timeline is None or timeline.end is None:
+                    self._store.unwatch(task_id)  # gone, or stuck: a changed outcome is watched anew
+                elif timeline.end.at_ms > now:
+                    self._store.watch(task_id, timeline.end.at_ms)  # its real end
+                else:
+                    self._settle(task, timeline)
+            if len(due) < BATCH:
+                return
 
     def balance(self, api_key: str) -> float:
         """The key's credits with every end due by now applied (refunds included)."""
@@ -71,37 +63,29 @@ class Settlement:
             raise ApiError(422, TASK_RUNNING.format(task_id=task.task_id))
         if not task.callback_url:
             raise ApiError(422, NO_CALLBACK_URL.format(task_id=task.task_id))
-        self._dispatcher.schedule(self._delivery(task, timeline), self._clock.now_ms())
-
-    def forget_missing(self) -> None:
-        """Drop watched ends of tasks that are gone (after a reset)."""
-        self._ends = [(at, task_id) for at, task_id in self._ends if self._store.get(task_id)]
-        heapq.heapify(self._ends)
+        self._dispatcher.schedule(self._delivery(task, timeline, refund=0.0), self._clock.now_ms())
 
     def _settle(self, task: Task, timeline: Timeline) -> None:
+        """Refund a failed generation and hand its callback to the dispatcher, due when the
+        task ended (or as its outcome says), in one step with marking it settled."""
         assert timeline.end is not None
-        if timeline.end.state == "fail":  # a failed generation is not charged
-            self._accounts.refund(task.api_key, task.credits)
-        self._store.mark_settled(task.task_id)
-        self._hand_off(task, timeline)
+        refund = task.credits if timeline.end.state == "fail" else 0.0  # a failed generation is not charged
+        deliveries: list[tuple[int, Delivery]] = []
+        mode = task.outcome.callback
+        if task.callback_url and mode != "drop":
+            delivery, due = self._delivery(task, timeline, refund=refund), timeline.end.at_ms
+            if mode == "delay":
+                due += round(task.outcome.callback_delay_s * 1000)
+            deliveries.append((due, delivery))
+            if mode == "duplicate":
+                deliveries.append((due, dataclasses.replace(delivery, copy=2)))
+        settled = self._store.settle(task.task_id, refund=refund, initial_balance=self._accounts.initial_balance,
+                                     deliveries=[(due, delivery.encode()) for due, delivery in deliveries])
+        if settled and task.callback_url and mode == "drop":
+            self._dispatcher.drop(self._delivery(task, timeline, refund=refund))
 
-    def _hand_off(self, task: Task, timeline: Timeline) -> None:
-        """The task's callback to the dispatcher, due when the task ended (or as its outcome says)."""
-        assert timeline.end is not None
-        if not task.callback_url:
-            return
-        delivery = self._delivery(task, timeline)
-        mode, due = task.outcome.callback, timeline.end.at_ms
-        if mode == "drop":
-            self._dispatcher.drop(delivery)
-            return
-        if mode == "delay":
-            due += round(task.outcome.callback_delay_s * 1000)
-        self._dispatcher.schedule(delivery, due)
-        if mode == "duplicate":
-            self._dispatcher.schedule(dataclasses.replace(delivery, copy=2), due)
-
-    def _delivery(self, task: Task, timeline: Timeline) -> Delivery:
-        payload = callback_payload(task, timeline, remained_credits=self._accounts.balance(task.api_key))
+    def _delivery(self, task: Task, timeline: Timeline, *, refund: float) -> Delivery:
+        # The balance after this task's refund (which is applied in the same step as the hand-off).
+        payload = callback_payload(task, timeline, remained_credits=self._accounts.balance(task.api_key) + refund)
         assert task.callback_url is not None
-        return Delivery(task.task_id, task.api_key, task.callback_url, orjson.dumps(payload))
+        return Delivery(task.task_id, task.api_key, task.callback_url, orjson.dumps(payload).decode())

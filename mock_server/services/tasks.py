@@ -6,6 +6,7 @@ timeline and the clock, so reading never changes it and terminal states never ch
 
 from __future__ import annotations
 
+import functools
 import gc
 from collections.abc import Iterator
 from typing import Any
@@ -21,8 +22,8 @@ from mock_server.services.admission import Admission
 from mock_server.services.replay import ReplayBook
 from mock_server.services.settlement import Settlement
 from mock_server.sim.clock import VirtualClock
-from mock_server.sim.ids import TaskIdGenerator
-from mock_server.sim.lifecycle import Outcome
+from mock_server.sim.ids import task_id
+from mock_server.sim.lifecycle import Outcome, earliest_end_ms
 from mock_server.sim.records import task_record
 from mock_server.sim.scenarios import forced
 from mock_server.sim.task import Task
@@ -46,8 +47,6 @@ class TaskService:
         self.catalogue = catalogue
         self._record_ttl_ms = record_ttl_seconds * 1000
         self._replay = replay
-        # Hex ids carry no number: after a restart, start above the stored run's clock too.
-        self._ids = TaskIdGenerator(clock.now_ms, last_issued=max(store.last_id_number(), store.load_clock() or 0))
         self._created = 0
 
     def create_task(self, api_key: str, body: dict[str, Any], *, origin: str,
@@ -61,19 +60,19 @@ class TaskService:
         self._admission.check_callback_url(body.get("callBackUrl"))
         cost = self._accounts.price(resolution, duration, kind=output.kind, page_credits=page.credits)
         self._settlement.settle()  # refunds due by now count towards the balance
-        self._accounts.charge(api_key, cost)
-        outcome = outcome or self._admission.take_queued_outcome(api_key)
+        if self._admission.anything_queued:  # a queued outcome is only taken by a task the balance covers
+            self._accounts.check(api_key, cost)
+        outcome = outcome or self._admission.take_queued_outcome(api_key) or DEFAULT_OUTCOME
         now = self._clock.now_ms()
-        param = orjson.dumps(body).decode()
+        draft = Task("", api_key, body["model"], orjson.dumps(body).decode(), resolution, duration,
+                     body.get("callBackUrl"), now, origin, cost, outcome, output.extension)
+        name = functools.partial(task_id, vendor=page.vendor)
         while True:  # a hex id can only repeat one stored before a restart: take the next
-            task = Task(self._ids.next_id(now, page.vendor), api_key, body["model"], param, resolution, duration,
-                        body.get("callBackUrl"), now, origin, cost, outcome or DEFAULT_OUTCOME, output.extension)
             try:
-                self._store.add(task)
+                task = self._accounts.open_task(draft, end_ms=earliest_end_ms(now, outcome), name=name)
                 break
             except KeyError:
                 continue
-        self._settlement.watch(task)
         self._created += 1
         if self._created % GC_FREEZE_EVERY == 0:
             # Stored tasks live until reset; freezing them keeps full GC passes (and the p99
@@ -119,8 +118,7 @@ class TaskService:
         if self.timeline(task).at(self._clock.now_ms()).state in TERMINAL:
             raise ApiError(422, TASK_ENDED.format(task_id=task_id))
         changed = task._replace(outcome=outcome)
-        self._store.update(changed)
-        self._settlement.watch(changed)
+        self._store.update(changed, end_ms=earliest_end_ms(changed.created_ms, outcome))
         self._settlement.settle()
         return changed
 

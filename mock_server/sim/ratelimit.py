@@ -7,8 +7,6 @@ the virtual clock, like everything else, so tests move past a limit with `advanc
 from __future__ import annotations
 
 import math
-import threading
-from collections.abc import Callable
 from dataclasses import dataclass
 
 
@@ -29,35 +27,16 @@ class Rate:
         return rate
 
 
-class RateLimiter:
-    def __init__(self, rate: Rate | None, now_ms: Callable[[], int]) -> None:
-        self.rate = rate
-        self._now_ms = now_ms
-        self._buckets: dict[str, tuple[float, int]] = {}  # key -> (tokens, at_ms)
-        self._lock = threading.Lock()
-
-    def take(self, key: str) -> float | None:
-        """None when allowed; else the seconds until a token is free (for Retry-After)."""
-        rate = self.rate
-        if rate is None:
-            return None
-        now = self._now_ms()
-        per_ms = rate.count / (rate.seconds * 1000)
-        with self._lock:
-            tokens, at = self._buckets.get(key, (float(rate.count), now))
-            tokens = min(float(rate.count), tokens + max(0, now - at) * per_ms)
-            if tokens >= 1:
-                self._buckets[key] = (tokens - 1, now)
-                return None
-            self._buckets[key] = (tokens, now)
-            return (1 - tokens) / per_ms / 1000
-
-    def reset(self, key: str | None = None) -> None:
-        with self._lock:
-            if key is None:
-                self._buckets.clear()
-            else:
-                self._buckets.pop(key, None)
+def take(tokens: float | None, at_ms: int, rate: Rate, now_ms: int) -> tuple[float, float | None]:
+    """One call against a token bucket holding `tokens` at `at_ms` (None: a new, full one):
+    the tokens left at `now_ms`, and None when allowed, else the seconds until a token is
+    free (for Retry-After). Every store applies this rule (Redis in its own Lua copy)."""
+    per_ms = rate.count / (rate.seconds * 1000)
+    full = float(rate.count)
+    tokens = full if tokens is None else min(full, tokens + max(0, now_ms - at_ms) * per_ms)
+    if tokens >= 1:
+        return tokens - 1, None
+    return tokens, (1 - tokens) / per_ms / 1000
 
 
 def retry_after(seconds: float) -> str:

@@ -10,8 +10,6 @@ or how its callback is delivered).
 from __future__ import annotations
 
 import re
-import threading
-from collections import deque
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
 
@@ -60,6 +58,11 @@ class Scenario:
     params: Mapping[str, str]
 
     @property
+    def text(self) -> str:
+        """As a header would say it: parse(text) gives it back."""
+        return "; ".join([self.name, *(f"{key}={value}" for key, value in self.params.items())])
+
+    @property
     def is_call_outcome(self) -> bool:
         return self.name in CALL_OUTCOMES
 
@@ -103,42 +106,6 @@ def from_prompt(prompt: object) -> Scenario | None:
     if match is None:
         return None
     return parse(match.group(1) + " " + match.group(2), "prompt marker")
-
-
-class OutcomeQueue:
-    """Scenarios queued per (API key, operation): "the next 2 createTask calls answer 429"."""
-
-    def __init__(self) -> None:
-        self._queues: dict[tuple[str, str], deque[Scenario]] = {}
-        self._lock = threading.Lock()
-
-    def push(self, api_key: str, operation: str, scenario: Scenario, times: int) -> None:
-        with self._lock:
-            self._queues.setdefault((api_key, operation), deque()).extend([scenario] * times)
-
-    def pop(self, api_key: str, operation: str, *, calls: bool) -> Scenario | None:
-        """The next queued scenario if it is a call outcome (`calls=True`: taken when the call
-        is admitted) or a task outcome (`calls=False`: taken only when a task is created)."""
-        if not self._queues:  # the hot path when nothing is queued
-            return None
-        with self._lock:
-            queue = self._queues.get((api_key, operation))
-            if not queue or queue[0].is_call_outcome != calls:
-                return None
-            scenario = queue.popleft()
-            if not queue:
-                del self._queues[(api_key, operation)]
-            return scenario
-
-    def pending(self, api_key: str) -> dict[str, list[str]]:
-        with self._lock:
-            return {operation: [item.name for item in queue]
-                    for (key, operation), queue in self._queues.items() if key == api_key}
-
-    def clear(self, api_key: str | None = None) -> None:
-        with self._lock:
-            for key in [k for k in self._queues if api_key is None or k[0] == api_key]:
-                del self._queues[key]
 
 
 def forced(outcome: Outcome, state: str, at_ms: int) -> Outcome:

@@ -4,12 +4,11 @@ from __future__ import annotations
 
 import threading
 from collections import deque
-from typing import Generic, TypeVar
+from typing import Any, Generic, Protocol, TypeVar
 
-from mock_server.store.base import JournalEntry
+from mock_server.store.base import JournalEntry, RequestRow
 
 Entry = TypeVar("Entry")
-RequestRow = tuple[int, str, str, str, int, int, float]
 
 
 class Journal(Generic[Entry]):
@@ -41,6 +40,14 @@ class Journal(Generic[Entry]):
                 self._entries.pop(api_key, None)
 
 
+class SharedJournal(Protocol):
+    def add_many(self, entries: list[tuple[str, Any]]) -> None: ...
+
+    def entries(self, api_key: str | None = None) -> list[Any]: ...
+
+    def clear(self, api_key: str | None = None) -> None: ...
+
+
 REQUEST_FIELDS = ("at", "method", "path", "operationId", "status", "code", "latencyMs")
 
 
@@ -58,4 +65,33 @@ class RequestJournal:
         return [dict(zip(REQUEST_FIELDS, row, strict=True)) for row in self._rows.entries(api_key)]
 
     def clear(self, api_key: str | None = None) -> None:
+        self._rows.clear(api_key)
+
+    def flush(self) -> None:
+        pass  # in memory already
+
+
+class RequestsIn:
+    """The request journal of a shared store (SQLite, Redis): rows are kept here and written
+    once per scheduler tick (one transaction or round trip for all), not once per request;
+    reads write what is pending first. Other processes see a row within a tick (20 ms)."""
+
+    def __init__(self, rows: SharedJournal) -> None:
+        self._rows = rows
+        self._pending: list[tuple[str, RequestRow]] = []
+
+    def record(self, api_key: str, row: RequestRow) -> None:
+        self._pending.append((api_key, row))
+
+    def flush(self) -> None:
+        if self._pending:
+            pending, self._pending = self._pending, []
+            self._rows.add_many(pending)
+
+    def entries(self, api_key: str | None = None) -> list[JournalEntry]:
+        self.flush()
+        return [dict(zip(REQUEST_FIELDS, row, strict=True)) for row in self._rows.entries(api_key)]
+
+    def clear(self, api_key: str | None = None) -> None:
+        self.flush()
         self._rows.clear(api_key)

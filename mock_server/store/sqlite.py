@@ -1,19 +1,23 @@
-"""SQLite in WAL mode: every acknowledged task, balance and delivery survives a restart."""
+"""SQLite in WAL mode: every acknowledged task, balance and delivery survives a restart, and
+every worker process of one machine shares it (`serve --workers N`).
+
+Each process holds one connection; changes of more than one fact run in one `BEGIN
+IMMEDIATE` transaction, so two workers never both charge from the same balance or both
+settle the same task. The queues, buckets and journals live in `sqlite_queues`.
+"""
 
 from __future__ import annotations
 
-import dataclasses
-import json
 import sqlite3
-import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any
 
 from mock_server.sim.ids import id_number
-from mock_server.sim.lifecycle import Outcome
 from mock_server.sim.task import Task
-from mock_server.store.base import DELIVERIES_PER_KEY, DeliveryLog, JournalEntry
+from mock_server.store.base import NotEnoughCredits, StoreError
+from mock_server.store.rows import OUTCOME, row_task, task_row
+from mock_server.store.sqlite_queues import SCHEMA as QUEUES_SCHEMA
+from mock_server.store.sqlite_queues import SqliteQueues, connect
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS tasks (
@@ -21,116 +25,149 @@ CREATE TABLE IF NOT EXISTS tasks (
     resolution TEXT NOT NULL, duration TEXT NOT NULL, callback_url TEXT,
     created_ms INTEGER NOT NULL, origin TEXT NOT NULL, credits REAL NOT NULL,
     outcome TEXT NOT NULL, settled INTEGER NOT NULL DEFAULT 0,
-    callback_done INTEGER NOT NULL DEFAULT 0, output TEXT NOT NULL DEFAULT 'mp4'
+    callback_done INTEGER NOT NULL DEFAULT 0, output TEXT NOT NULL DEFAULT 'mp4', end_ms INTEGER
 );
 CREATE INDEX IF NOT EXISTS tasks_by_key ON tasks (api_key);
-CREATE INDEX IF NOT EXISTS tasks_unsettled ON tasks (settled) WHERE settled = 0;
-CREATE INDEX IF NOT EXISTS tasks_callback_outstanding ON tasks (settled)
-    WHERE settled = 1 AND callback_done = 0 AND callback_url IS NOT NULL;
+CREATE INDEX IF NOT EXISTS tasks_ends ON tasks (end_ms) WHERE settled = 0 AND end_ms IS NOT NULL;
 CREATE TABLE IF NOT EXISTS balances (api_key TEXT PRIMARY KEY, balance REAL NOT NULL);
-CREATE TABLE IF NOT EXISTS deliveries (
-    id INTEGER PRIMARY KEY AUTOINCREMENT, api_key TEXT NOT NULL, entry TEXT NOT NULL
-);
-CREATE INDEX IF NOT EXISTS deliveries_by_key ON deliveries (api_key, id);
 CREATE TABLE IF NOT EXISTS meta (name TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS control (name TEXT PRIMARY KEY, value TEXT NOT NULL);
 """
 COLUMNS = ("task_id, api_key, model, param, resolution, duration, callback_url, created_ms, origin, credits, "
            "outcome, output")
-OUTCOME = Task._fields.index("outcome")
 
 
-def _row(task: Task) -> tuple[Any, ...]:
-    return (*task[:OUTCOME], json.dumps(dataclasses.asdict(task.outcome)), *task[OUTCOME + 1:])
+class SqliteTaskStore(SqliteQueues):
+    shared = True
 
-
-def _task(row: tuple[Any, ...]) -> Task:
-    return Task._make((*row[:OUTCOME], Outcome(**json.loads(row[OUTCOME])), *row[OUTCOME + 1:]))
-
-
-class SqliteTaskStore:
-    """One connection behind a lock; WAL with synchronous=NORMAL."""
-
-    def __init__(self, path: str | Path) -> None:
-        self._db = sqlite3.connect(str(path), check_same_thread=False, isolation_level=None)
-        self._lock = threading.RLock()
-        with self._lock:
-            self._db.execute("PRAGMA journal_mode=WAL")
-            self._db.execute("PRAGMA synchronous=NORMAL")  # WAL: durable across crashes of the app
-            _migrate(self._db)
-            self._db.executescript(SCHEMA)
-        self.deliveries: DeliveryLog = _SqliteDeliveries(self._db, self._lock)
-
-    def _execute(self, sql: str, params: tuple[Any, ...] = ()) -> sqlite3.Cursor:
-        with self._lock:
-            return self._db.execute(sql, params)
-
-    def add(self, task: Task) -> None:
+    def __init__(self, path: str | Path, *, journal_size: int = 1000) -> None:
         try:
-            self._execute(f"INSERT INTO tasks ({COLUMNS}) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)", _row(task))
-        except sqlite3.IntegrityError as exc:
-            raise KeyError(f"task {task.task_id} exists already") from exc
+            db = connect(path)
+        except sqlite3.Error as exc:
+            raise StoreError(f"db {path}: {exc}") from exc
+        super().__init__(db, journal_size=journal_size)
+        with self._write():
+            _migrate(db)
+            for statement in (SCHEMA + QUEUES_SCHEMA).split(";"):
+                if statement.strip():
+                    db.execute(statement)
+            if db.execute("SELECT 1 FROM meta WHERE name = 'id_number'").fetchone() is None:
+                ids = db.execute("SELECT task_id FROM tasks ORDER BY task_id DESC LIMIT 1000").fetchall()
+                last = max((n for (task_id,) in ids if (n := id_number(task_id)) is not None), default=0)
+                db.execute("INSERT INTO meta VALUES ('id_number', ?)", (str(max(last, self.load_clock() or 0)),))
 
-    def update(self, task: Task) -> None:
-        cursor = self._execute("UPDATE tasks SET outcome = ? WHERE task_id = ?",
-                               (_row(task)[OUTCOME], task.task_id))
+    # -- tasks --------------------------------------------------------------------------------
+    def create(self, task: Task, *, end_ms: int, initial_balance: float,
+               name: Callable[[int], str] | None = None) -> Task:
+        with self._write() as db:
+            if name is not None:
+                task = task._replace(task_id=name(self._next_number(db, task.created_ms)))
+            row = db.execute("SELECT balance FROM balances WHERE api_key = ?", (task.api_key,)).fetchone()
+            balance = float(row[0]) if row else initial_balance
+            if task.credits > balance:
+                raise NotEnoughCredits(balance)
+            try:
+                db.execute(f"INSERT INTO tasks ({COLUMNS}, end_ms) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)",
+                           (*task_row(task), end_ms))
+            except sqlite3.IntegrityError as exc:
+                raise KeyError(f"task {task.task_id} exists already") from exc
+            self._set_balance(db, task.api_key, balance - task.credits)
+            return task
+
+    def update(self, task: Task, *, end_ms: int) -> None:
+        cursor = self._execute("UPDATE tasks SET outcome = ?, end_ms = ? WHERE task_id = ?",
+                               (task_row(task)[OUTCOME], end_ms, task.task_id))
         if cursor.rowcount == 0:
             raise KeyError(task.task_id)
 
     def get(self, task_id: str) -> Task | None:
         row = self._execute(f"SELECT {COLUMNS} FROM tasks WHERE task_id = ?", (task_id,)).fetchone()
-        return _task(row) if row else None
+        return row_task(row) if row else None
 
     def tasks(self, api_key: str | None = None) -> Iterator[Task]:
         if api_key is None:
-            rows = self._execute(f"SELECT {COLUMNS} FROM tasks ORDER BY created_ms").fetchall()
+            rows = self._execute(f"SELECT {COLUMNS} FROM tasks ORDER BY created_ms, rowid").fetchall()
         else:
-            rows = self._execute(f"SELECT {COLUMNS} FROM tasks WHERE api_key = ? ORDER BY created_ms",
+            rows = self._execute(f"SELECT {COLUMNS} FROM tasks WHERE api_key = ? ORDER BY created_ms, rowid",
                                  (api_key,)).fetchall()
-        return (_task(row) for row in rows)
+        return (row_task(row) for row in rows)
 
     def count(self) -> int:
         return int(self._execute("SELECT COUNT(*) FROM tasks").fetchone()[0])
 
-    def last_id_number(self) -> int:
-        rows = self._execute("SELECT task_id FROM tasks ORDER BY task_id DESC LIMIT 1000").fetchall()
-        numbers = (id_number(row[0]) for row in rows)
-        return max((n for n in numbers if n is not None), default=0)
+    def next_number(self, now_ms: int) -> int:
+        with self._write() as db:
+            return self._next_number(db, now_ms)
 
+    @staticmethod
+    def _next_number(db: sqlite3.Connection, now_ms: int) -> int:
+        rows = db.execute("UPDATE meta SET value = MAX(CAST(value AS INTEGER) + 1, ?) WHERE name = 'id_number' "
+                          "RETURNING value", (now_ms,)).fetchall()
+        return int(rows[0][0])
+
+    # -- balances -----------------------------------------------------------------------------
     def balance(self, api_key: str) -> float | None:
         row = self._execute("SELECT balance FROM balances WHERE api_key = ?", (api_key,)).fetchone()
         return float(row[0]) if row else None
 
     def set_balance(self, api_key: str, balance: float) -> None:
-        self._execute("INSERT INTO balances VALUES (?, ?) ON CONFLICT(api_key) DO UPDATE SET "
-                      "balance = excluded.balance", (api_key, balance))
+        with self._write() as db:
+            self._set_balance(db, api_key, balance)
 
-    def mark_settled(self, task_id: str) -> None:
-        self._execute("UPDATE tasks SET settled = 1 WHERE task_id = ?", (task_id,))
+    @staticmethod
+    def _set_balance(db: sqlite3.Connection, api_key: str, balance: float) -> None:
+        db.execute("INSERT INTO balances VALUES (?, ?) ON CONFLICT(api_key) DO UPDATE SET "
+                   "balance = excluded.balance", (api_key, balance))
+
+    # -- settlement ---------------------------------------------------------------------------
+    def due_ends(self, now_ms: int, limit: int) -> list[str]:
+        rows = self._execute("SELECT task_id FROM tasks WHERE settled = 0 AND end_ms IS NOT NULL AND end_ms <= ? "
+                             "ORDER BY end_ms LIMIT ?", (now_ms, limit)).fetchall()
+        return [row[0] for row in rows]
+
+    def watch(self, task_id: str, end_ms: int) -> None:
+        self._execute("UPDATE tasks SET end_ms = ? WHERE task_id = ?", (end_ms, task_id))
+
+    def unwatch(self, task_id: str) -> None:
+        self._execute("UPDATE tasks SET end_ms = NULL WHERE task_id = ?", (task_id,))
+
+    def settle(self, task_id: str, *, refund: float, initial_balance: float,
+               deliveries: list[tuple[int, str]]) -> bool:
+        with self._write() as db:
+            row = db.execute("SELECT api_key FROM tasks WHERE task_id = ? AND settled = 0", (task_id,)).fetchone()
+            if row is None:
+                return False
+            db.execute("UPDATE tasks SET settled = 1, end_ms = NULL WHERE task_id = ?", (task_id,))
+            if refund:
+                stored = db.execute("SELECT balance FROM balances WHERE api_key = ?", row).fetchone()
+                self._set_balance(db, row[0], (float(stored[0]) if stored else initial_balance) + refund)
+            for due_ms, delivery in deliveries:
+                self._schedule(db, row[0], due_ms, delivery)
+            return True
 
     def is_settled(self, task_id: str) -> bool:
         row = self._execute("SELECT settled FROM tasks WHERE task_id = ?", (task_id,)).fetchone()
         return bool(row and row[0])
 
-    def unsettled(self) -> Iterator[Task]:
-        rows = self._execute(f"SELECT {COLUMNS} FROM tasks WHERE settled = 0").fetchall()
-        return (_task(row) for row in rows)
+    # -- control entries ----------------------------------------------------------------------
+    def control(self) -> dict[str, str]:
+        return dict(self._execute("SELECT name, value FROM control").fetchall())
 
-    def mark_callback_done(self, task_id: str) -> None:
-        self._execute("UPDATE tasks SET callback_done = 1 WHERE task_id = ?", (task_id,))
+    def change_control(self, name: str, change: Callable[[str | None], str]) -> str:
+        with self._write() as db:
+            row = db.execute("SELECT value FROM control WHERE name = ?", (name,)).fetchone()
+            value = change(row[0] if row else None)
+            db.execute("INSERT INTO control VALUES (?, ?) ON CONFLICT(name) DO UPDATE SET value = excluded.value",
+                       (name, value))
+            return value
 
-    def callbacks_outstanding(self) -> Iterator[Task]:
-        rows = self._execute(f"SELECT {COLUMNS} FROM tasks WHERE settled = 1 AND callback_done = 0 "
-                             "AND callback_url IS NOT NULL").fetchall()
-        return (_task(row) for row in rows)
-
+    # -- lifetime -----------------------------------------------------------------------------
     def clear(self, api_key: str | None = None) -> None:
-        with self._lock:
-            if api_key is None:
-                self._db.executescript("DELETE FROM tasks; DELETE FROM balances;")
-            else:
-                self._db.execute("DELETE FROM tasks WHERE api_key = ?", (api_key,))
-                self._db.execute("DELETE FROM balances WHERE api_key = ?", (api_key,))
-        self.deliveries.clear(api_key)
+        with self._write() as db:
+            where, params = ("", ()) if api_key is None else (" WHERE api_key = ?", (api_key,))
+            for table in ("tasks", "balances", *self.KEYED_TABLES):
+                db.execute(f"DELETE FROM {table}{where}", params)
+            self._count_queued(db)
 
     def load_clock(self) -> int | None:
         """The virtual time the stored run had reached: the clock saved last, or the newest
@@ -154,36 +191,8 @@ def _migrate(db: sqlite3.Connection) -> None:
     columns = {row[1] for row in db.execute("PRAGMA table_info(tasks)")}
     if columns and "callback_done" not in columns:
         db.execute("ALTER TABLE tasks ADD COLUMN callback_done INTEGER NOT NULL DEFAULT 0")
-        db.execute("UPDATE tasks SET callback_done = 1 WHERE settled = 1")  # handled before: not resent
     if columns and "output" not in columns:
         db.execute("ALTER TABLE tasks ADD COLUMN output TEXT NOT NULL DEFAULT 'mp4'")
-
-
-class _SqliteDeliveries:
-    def __init__(self, db: sqlite3.Connection, lock: threading.RLock) -> None:
-        self._db = db
-        self._lock = lock
-
-    def add(self, api_key: str, entry: JournalEntry) -> None:
-        with self._lock:
-            cursor = self._db.execute("INSERT INTO deliveries (api_key, entry) VALUES (?, ?)",
-                                      (api_key, json.dumps(entry)))
-            # Bounded: keep the newest entries per key.
-            self._db.execute("DELETE FROM deliveries WHERE api_key = ? AND id <= ?",
-                             (api_key, (cursor.lastrowid or 0) - DELIVERIES_PER_KEY * 2))
-
-    def entries(self, api_key: str | None = None) -> list[JournalEntry]:
-        with self._lock:
-            if api_key is None:
-                rows = self._db.execute("SELECT entry FROM deliveries ORDER BY id").fetchall()
-            else:
-                rows = self._db.execute("SELECT entry FROM deliveries WHERE api_key = ? ORDER BY id",
-                                        (api_key,)).fetchall()
-        return [json.loads(row[0]) for row in rows][-DELIVERIES_PER_KEY:]
-
-    def clear(self, api_key: str | None = None) -> None:
-        with self._lock:
-            if api_key is None:
-                self._db.execute("DELETE FROM deliveries")
-            else:
-                self._db.execute("DELETE FROM deliveries WHERE api_key = ?", (api_key,))
+    if columns and "end_ms" not in columns:
+        db.execute("ALTER TABLE tasks ADD COLUMN end_ms INTEGER")
+        db.execute("UPDATE tasks SET end_ms = created_ms WHERE settled = 0")  # looked at again on the next tick

@@ -50,6 +50,10 @@ def test_serve_prints_url_key_and_a_working_curl_line(served: tuple[str, list[st
     (["--speed", "-2"], "speed: -2.0 must be >= 0"),
     (["--port", "99999"], "port: 99999 is not between"),
     (["--config", "/nonexistent/mock.toml"], "config file /nonexistent/mock.toml"),
+    (["--workers", "0"], "workers: 0 is not between 1 and 64"),
+    (["--store", "memcached://x"], "store: 'memcached://x' is not a redis:// URL"),
+    (["--store", "redis://127.0.0.1:1/0", "--port", "0"], "store redis://127.0.0.1:1/0"),  # nothing answers
+    (["--db", "/nonexistent/dir/state.db", "--port", "0"], "db /nonexistent/dir/state.db"),
 ])
 def test_bad_settings_exit_2_with_the_setting_named(args: list[str], message: str) -> None:
     done = subprocess.run([sys.executable, "-m", "mock_server", "serve", *args],
@@ -67,7 +71,8 @@ def test_every_setting_flag_reaches_the_settings(tmp_path: object) -> None:
         "--disable-feature", "resolution=1080p", "--webhook-hmac-key", "k",
         "--callback-allow-host", "hooks.example.com", "--admin-token", "t", "--db", "x.db",
         "--api-key", "a", "--api-key", "b", "--status-policy", "mirror", "--data-dir", "/tmp/d",
-        "--files-dir", "/tmp/f", "--public-url", "https://m.test/", "--access-log"])
+        "--files-dir", "/tmp/f", "--public-url", "https://m.test/", "--access-log", "--workers", "3",
+        "--lease-seconds", "2.5"])
     settings = settings_from(args)
     assert (settings.create_rate_limit, settings.query_rate_limit) == ("5/1", "off")
     assert settings.maintenance is True and settings.disabled_features == ("resolution=1080p",)
@@ -76,6 +81,7 @@ def test_every_setting_flag_reaches_the_settings(tmp_path: object) -> None:
     assert settings.status_policy == "mirror"
     assert (settings.data_dir, settings.files_dir) == ("/tmp/d", "/tmp/f")
     assert settings.public_url == "https://m.test" and settings.access_log is True
+    assert (settings.workers, settings.lease_seconds) == (3, 2.5)
 
 
 def test_access_log_prints_one_line_per_request() -> None:

@@ -1,5 +1,5 @@
-"""One suite for both stores, and a restart on SQLite: acknowledged tasks survive and their
-timelines go on."""
+"""One suite for the three stores (memory, SQLite, Redis), and a restart on SQLite:
+acknowledged tasks survive and their timelines go on."""
 
 from __future__ import annotations
 
@@ -12,50 +12,154 @@ import pytest
 from mock_server import Settings, ThreadedServer, create_app
 from mock_server.sim.lifecycle import Outcome
 from mock_server.store import MemoryTaskStore, SqliteTaskStore, Task, TaskStore
+from mock_server.store.base import NotEnoughCredits
 from tests.conftest import API_KEY, valid_body
 
 
-@pytest.fixture(params=["memory", "sqlite"])
+@pytest.fixture(params=["memory", "sqlite", pytest.param("redis", marks=pytest.mark.redis)])
 def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[TaskStore]:
-    made: TaskStore = MemoryTaskStore() if request.param == "memory" else SqliteTaskStore(tmp_path / "t.db")
+    made: TaskStore
+    if request.param == "memory":
+        made = MemoryTaskStore(journal_size=5)
+    elif request.param == "sqlite":
+        made = SqliteTaskStore(tmp_path / "t.db", journal_size=5)
+    else:
+        from mock_server.store.redis_store import RedisTaskStore
+
+        made = RedisTaskStore(request.getfixturevalue("redis_url"), journal_size=5)
     yield made
     made.close()
 
 
-def task(number: int, api_key: str = "k", outcome: Outcome | None = None) -> Task:
+def task(number: int, api_key: str = "k", outcome: Outcome | None = None, credits: float = 20.0) -> Task:
     return Task(f"task_bytedance_{10**12 + number}", api_key, "m", '{"a": 1}', "720p", "5", None,
-                10**12 + number, "http://x", 20.0, outcome or Outcome())
+                10**12 + number, "http://x", credits, outcome or Outcome())
 
 
-def test_add_get_update_and_list(store: TaskStore) -> None:
-    store.add(task(1))
-    store.add(task(2, "other"))
-    assert store.get(task(1).task_id) == task(1)
-    assert store.get("nope") is None
+def create(store: TaskStore, made: Task, end_ms: int = 0) -> Task:
+    return store.create(made, end_ms=end_ms, initial_balance=100.0)
+
+
+def test_create_charges_and_stores_at_once(store: TaskStore) -> None:
+    assert create(store, task(1)) == task(1) and store.balance("k") == 80.0
+    assert create(store, task(2, "other")) == task(2, "other") and store.balance("other") == 80.0
+    assert store.get(task(1).task_id) == task(1) and store.get("nope") is None
     with pytest.raises(KeyError):
-        store.add(task(1))
+        create(store, task(1))  # the id is taken: nothing charged
+    with pytest.raises(NotEnoughCredits) as refused:
+        create(store, task(3, credits=81.0))  # nothing charged, nothing stored
+    assert refused.value.balance == 80.0 and store.balance("k") == 80.0 and store.get(task(3).task_id) is None
     changed = task(1, outcome=Outcome(state="fail", fail_code="501", callback="drop"))
-    store.update(changed)
+    store.update(changed, end_ms=5)
     assert store.get(changed.task_id) == changed
+    with pytest.raises(KeyError):
+        store.update(task(9), end_ms=5)
     assert [t.task_id for t in store.tasks("k")] == [task(1).task_id]
-    assert store.count() == 2 and store.last_id_number() == 10**12 + 2
-
-
-def test_balances_settlement_clear_and_clock(store: TaskStore) -> None:
-    assert store.balance("k") is None
+    assert [t.task_id for t in store.tasks()] == [task(1).task_id, task(2).task_id]  # oldest first
+    assert store.count() == 2
     store.set_balance("k", 12.5)
-    store.set_balance("k", 10.0)
-    assert store.balance("k") == 10.0
-    store.add(task(1))
-    store.add(task(2))
-    store.mark_settled(task(1).task_id)
-    assert store.is_settled(task(1).task_id) and not store.is_settled(task(2).task_id)
-    assert [t.task_id for t in store.unsettled()] == [task(2).task_id]
-    store.deliveries.add("k", {"taskId": task(1).task_id, "result": "delivered"})
-    assert store.deliveries.entries("k")[0]["result"] == "delivered"
+    assert store.balance("k") == 12.5 and store.balance("nobody") is None
+
+
+def test_id_numbers_only_go_up(store: TaskStore) -> None:
+    first = store.next_number(1000)
+    assert first >= 1000
+    assert store.next_number(1000) == first + 1  # many in one millisecond: ahead of the clock
+    assert store.next_number(5000) == 5000
+    named = store.create(task(9), end_ms=0, initial_balance=100.0, name=lambda number: f"task_{number}")
+    assert named.task_id == f"task_{10**12 + 9}" and store.get(named.task_id) == named  # numbered in the same step
+
+
+def test_ends_are_settled_once_with_their_refund_and_callbacks(store: TaskStore) -> None:
+    create(store, task(1), end_ms=10)
+    create(store, task(2), end_ms=30)
+    assert store.due_ends(5, 10) == []
+    assert store.due_ends(20, 10) == [task(1).task_id]
+    store.watch(task(1).task_id, 40)  # its real end is later
+    assert store.due_ends(35, 10) == [task(2).task_id]
+    assert store.settle(task(2).task_id, refund=20.0, initial_balance=100.0, deliveries=[(30, "d1"), (30, "d2")])
+    assert not store.settle(task(2).task_id, refund=20.0, initial_balance=100.0, deliveries=[(30, "again")])
+    assert store.is_settled(task(2).task_id) and not store.is_settled(task(1).task_id)
+    assert store.balance("k") == 80.0  # charged twice, refunded once
+    assert [(due, text) for due, text, _ in store.pending_deliveries()] == [(30, "d1"), (30, "d2")]
+    assert store.due_ends(100, 10) == [task(1).task_id]
+    store.unwatch(task(1).task_id)  # stuck: nothing to settle until its outcome changes
+    assert store.due_ends(100, 10) == []
+
+
+def test_deliveries_are_leased_and_taken_over_when_their_holder_dies(store: TaskStore) -> None:
+    store.schedule_delivery("k", 10, "early")
+    store.schedule_delivery("k", 20, "late")
+    store.keep_alive("a", until_s=100.0)
+    store.keep_alive("b", until_s=100.0)
+    assert store.claim_deliveries(5, "a", 10, 50.0) == []  # none due yet
+    claimed = store.claim_deliveries(15, "a", 10, 50.0)
+    assert [text for _, text in claimed] == ["early"]
+    assert store.claim_deliveries(15, "b", 10, 50.0) == []  # a holds it, and a is alive
+    assert [owner for _, _, owner in store.pending_deliveries()] == ["a", None]
+    store.finish_delivery(claimed[0][0], retry_at_ms=30, delivery="early, again")
+    assert [text for _, text in store.claim_deliveries(25, "b", 10, 50.0)] == ["late"]
+    held = store.claim_deliveries(30, "a", 10, 50.0)
+    assert [text for _, text in held] == ["early, again"]
+    if store.shared:  # a dies (its lease runs out at 100): b takes its delivery over
+        store.keep_alive("b", until_s=200.0)
+        taken = store.claim_deliveries(30, "b", 10, 101.0)
+        assert [text for _, text in taken] == ["early, again"]
+        store.finish_delivery(taken[0][0])
+    else:
+        store.finish_delivery(held[0][0])
+    store.release_claims("b")  # b stops: what it held is due again, for anyone
+    assert [text for _, text in store.claim_deliveries(30, "c", 10, 50.0)] == ["late"]
+    store.release_claims()
+    assert [(text, owner) for _, text, owner in store.pending_deliveries()] == [("late", None)]
+
+
+def test_queued_scenarios_come_out_in_order_and_by_kind(store: TaskStore) -> None:
+    store.push_scenarios("k", "createTask", "fail; stage=queuing", call=False, times=2)
+    store.push_scenarios("k", "recordInfo", "server-error", call=True, times=1)
+    assert store.control()["queued"] == "3"
+    assert store.queued("k") == {"createTask": ["fail; stage=queuing"] * 2, "recordInfo": ["server-error"]}
+    assert store.pop_scenario("k", "createTask", call=True) is None  # a task outcome waits for a task
+    assert store.pop_scenario("other", "createTask", call=False) is None
+    assert store.pop_scenario("k", "createTask", call=False) == "fail; stage=queuing"
+    assert store.control()["queued"] == "2"
+    store.clear_queue("k")
+    assert store.queued("k") == {} and store.control()["queued"] == "0"
+
+
+def test_rate_limit_buckets_refill_on_the_virtual_clock(store: TaskStore) -> None:
+    answers = [store.take_token("k", "createTask", count=2, seconds=10, now_ms=1000) for _ in range(3)]
+    assert answers[:2] == [None, None] and answers[2] == pytest.approx(5.0)
+    assert store.take_token("other", "createTask", count=2, seconds=10, now_ms=1000) is None  # per key
+    assert store.take_token("k", "createTask", count=2, seconds=10, now_ms=6000) is None  # one token back
+    store.clear_buckets("k")
+    assert store.take_token("k", "createTask", count=2, seconds=10, now_ms=6000) is None
+
+
+def test_control_entries_change_atomically(store: TaskStore) -> None:
+    assert store.change_control("clock", lambda old: (old or "") + "a") == "a"
+    assert store.change_control("clock", lambda old: (old or "") + "b") == "ab"
+    assert store.control()["clock"] == "ab"
+
+
+def test_journals_are_bounded_and_clear_forgets_one_key(store: TaskStore) -> None:
+    for number in range(8):
+        store.requests.record("k", (number, "GET", "/p", "op", 200, 200, 1.0))
+    assert [entry["at"] for entry in store.requests.entries("k")] == [3, 4, 5, 6, 7]
+    store.deliveries.add("k", {"taskId": "t", "result": "delivered"})
+    create(store, task(1), end_ms=5)
+    create(store, task(2, "other"), end_ms=5)
+    store.schedule_delivery("k", 5, "mine")
+    store.schedule_delivery("other", 5, "theirs")
+    store.push_scenarios("k", "createTask", "success", call=False, times=1)
     store.save_clock(5_000)
     store.clear("k")
-    assert store.count() == 0 and store.balance("k") is None and store.deliveries.entries("k") == []
+    assert store.count() == 1 and store.balance("k") is None and store.balance("other") == 80.0
+    assert store.deliveries.entries("k") == [] and store.requests.entries("k") == []
+    assert [text for _, text, _ in store.pending_deliveries()] == ["theirs"]
+    assert store.queued("k") == {} and store.due_ends(10, 10) == [task(2).task_id]
+    store.clear()
+    assert store.count() == 0 and store.pending_deliveries() == []
 
 
 def test_sqlite_restart_keeps_tasks_and_their_timelines_go_on(tmp_path: Path) -> None:
@@ -83,30 +187,20 @@ def test_sqlite_restart_keeps_tasks_and_their_timelines_go_on(tmp_path: Path) ->
     assert new_id != task_id and int(new_id[15:]) > int(task_id[15:])
 
 
-def test_sqlite_tracks_callbacks_to_their_end_and_migrates_old_files(tmp_path: Path) -> None:
-    with_callback = task(1)._replace(callback_url="http://127.0.0.1:9/hook")
-    store = SqliteTaskStore(tmp_path / "new.db")
-    store.add(with_callback)
-    store.add(task(2))  # no callBackUrl: never outstanding
-    assert list(store.callbacks_outstanding()) == []  # not settled yet
-    store.mark_settled(with_callback.task_id)
-    store.mark_settled(task(2).task_id)
-    assert [t.task_id for t in store.callbacks_outstanding()] == [with_callback.task_id]
-    store.mark_callback_done(with_callback.task_id)
-    assert list(store.callbacks_outstanding()) == []
-    store.close()
-
+def test_sqlite_migrates_old_files(tmp_path: Path) -> None:
     import sqlite3
 
-    old = tmp_path / "old.db"  # written before callback_done existed: its settled tasks are not resent
+    old = tmp_path / "old.db"  # written before callback_done, output and end_ms existed
     with sqlite3.connect(old) as connection:
         connection.execute("CREATE TABLE tasks (task_id TEXT PRIMARY KEY, api_key TEXT NOT NULL, model TEXT NOT NULL,"
                            " param TEXT NOT NULL, resolution TEXT NOT NULL, duration TEXT NOT NULL, callback_url TEXT,"
                            " created_ms INTEGER NOT NULL, origin TEXT NOT NULL, credits REAL NOT NULL,"
                            " outcome TEXT NOT NULL, settled INTEGER NOT NULL DEFAULT 0)")
-        connection.execute("INSERT INTO tasks VALUES ('task_bytedance_1', 'k', 'm', '{}', '720p', '5', "
-                           "'http://127.0.0.1:9/hook', 5, 'http://x', 20.0, '{}', 1)")
+        connection.execute("INSERT INTO tasks VALUES ('task_bytedance_7', 'k', 'm', '{}', '720p', '5', "
+                           "'http://127.0.0.1:9/hook', 5, 'http://x', 20.0, '{}', 0)")
     migrated = SqliteTaskStore(old)
-    assert list(migrated.callbacks_outstanding()) == [] and migrated.count() == 1
+    assert migrated.count() == 1 and migrated.get("task_bytedance_7") is not None
     assert migrated.load_clock() == 5  # never before the newest stored task
+    assert migrated.due_ends(5, 10) == ["task_bytedance_7"]  # its end is looked at again
+    assert migrated.next_number(0) == 8  # above every stored id
     migrated.close()
