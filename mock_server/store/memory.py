@@ -46,9 +46,11 @@ class MemoryTaskStore:
     def create(self, task: Task, *, end_ms: int, initial_balance: float,
                name: Callable[[int], str] | None = None) -> Task:
         with self._lock:
-            if name is not None:
+            while name is not None:  # numbered here: an id taken moves on to the next number
                 self._number = max(task.created_ms, self._number + 1)
                 task = task._replace(task_id=name(self._number))
+                if task.task_id not in self._tasks:
+                    break
             if task.task_id in self._tasks:
                 raise KeyError(f"task {task.task_id} exists already")
             balance = self._balances.get(task.api_key, initial_balance)

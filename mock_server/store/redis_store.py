@@ -57,13 +57,16 @@ class RedisTaskStore:
     # -- tasks --------------------------------------------------------------------------------
     def create(self, task: Task, *, end_ms: int, initial_balance: float,
                name: Callable[[int], str] | None = None) -> Task:
-        if name is not None:  # a number is never handed out twice, even if this create is refused
-            task = task._replace(task_id=name(self.next_number(task.created_ms)))
-        answer = self._run("CREATE", [TASKS, BALANCES, ENDS, P + "by-key:" + task.api_key],
-                           [task.task_id, json.dumps(task_row(task)), task.api_key, repr(task.credits),
-                            repr(initial_balance), end_ms, task.created_ms])
-        if answer[0] == "exists":
-            raise KeyError(f"task {task.task_id} exists already")
+        while True:
+            if name is not None:  # a number is never handed out twice, even if this create is refused
+                task = task._replace(task_id=name(self.next_number(task.created_ms)))
+            answer = self._run("CREATE", [TASKS, BALANCES, ENDS, P + "by-key:" + task.api_key],
+                               [task.task_id, json.dumps(task_row(task)), task.api_key, repr(task.credits),
+                                repr(initial_balance), end_ms, task.created_ms])
+            if answer[0] != "exists":
+                break
+            if name is None:
+                raise KeyError(f"task {task.task_id} exists already")
         if answer[0] == "poor":
             raise NotEnoughCredits(float(answer[1]))
         return task

@@ -60,17 +60,22 @@ class SqliteTaskStore(SqliteQueues):
     def create(self, task: Task, *, end_ms: int, initial_balance: float,
                name: Callable[[int], str] | None = None) -> Task:
         with self._write() as db:
-            if name is not None:
-                task = task._replace(task_id=name(self._next_number(db, task.created_ms)))
             row = db.execute("SELECT balance FROM balances WHERE api_key = ?", (task.api_key,)).fetchone()
             balance = float(row[0]) if row else initial_balance
             if task.credits > balance:
                 raise NotEnoughCredits(balance)
-            try:
-                db.execute(f"INSERT INTO tasks ({COLUMNS}, end_ms) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)",
-                           (*task_row(task), end_ms))
-            except sqlite3.IntegrityError as exc:
-                raise KeyError(f"task {task.task_id} exists already") from exc
+            # Numbered here, in the transaction: an id taken (a hex id stored by an earlier
+            # version) moves on to the next number, which a rollback would hand out again.
+            while True:
+                if name is not None:
+                    task = task._replace(task_id=name(self._next_number(db, task.created_ms)))
+                try:
+                    db.execute(f"INSERT INTO tasks ({COLUMNS}, end_ms) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)",
+                               (*task_row(task), end_ms))
+                    break
+                except sqlite3.IntegrityError as exc:
+                    if name is None:
+                        raise KeyError(f"task {task.task_id} exists already") from exc
             self._set_balance(db, task.api_key, balance - task.credits)
             return task
 

@@ -68,6 +68,9 @@ def test_id_numbers_only_go_up(store: TaskStore) -> None:
     assert store.next_number(5000) == 5000
     named = store.create(task(9), end_ms=0, initial_balance=100.0, name=lambda number: f"task_{number}")
     assert named.task_id == f"task_{10**12 + 9}" and store.get(named.task_id) == named  # numbered in the same step
+    create(store, task(9)._replace(task_id=f"task_{10**12 + 10}"))  # the next id is taken already (an old run's)
+    again = store.create(task(9), end_ms=0, initial_balance=100.0, name=lambda number: f"task_{number}")
+    assert again.task_id == f"task_{10**12 + 11}"  # moved on, nothing lost
 
 
 def test_ends_are_settled_once_with_their_refund_and_callbacks(store: TaskStore) -> None:
