@@ -52,7 +52,8 @@ def test_the_task_page_draws_the_timeline_and_plays_the_result(mock: RunningMock
     expect(stages).to_have_count(4)
     assert [stages.nth(i).get_attribute("data-state") for i in range(4)] == [
         "waiting", "queuing", "generating", "success"]
-    widths = [stages.nth(i).bounding_box()["width"] for i in range(4)]  # type: ignore[index]
+    # Measured in one step in the page: the timeline is redrawn as the page polls.
+    widths = stages.evaluate_all("stages => stages.map(stage => stage.getBoundingClientRect().width)")
     timeline = control_for(mock).task(task_id)["timeline"]
     spans = [later["at"] - earlier["at"] for earlier, later in itertools.pairwise(timeline)]
     # Drawn to the clock's scale. (Plain arithmetic: pytest.approx imports numpy, which the
