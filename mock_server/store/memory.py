@@ -137,7 +137,7 @@ class MemoryTaskStore:
 
     def claim_deliveries(self, now_ms: int, owner: str, limit: int, wall_s: float) -> list[DeliveryClaim]:
         claimed: list[DeliveryClaim] = []
-        with self._lock:  # one process: no claim outlives its owner, none to take over
+        with self._lock:
             while self._due and self._due[0][0] <= now_ms and len(claimed) < limit:
                 delivery_id = heapq.heappop(self._due)[2]
                 if (held := self._deliveries.get(delivery_id)) is not None and held[2] is None:
@@ -155,11 +155,10 @@ class MemoryTaskStore:
 
     def pending_deliveries(self) -> list[PendingDelivery]:
         with self._lock:
-            return sorted(((due, delivery, owner) for due, delivery, owner, _ in self._deliveries.values()),
-                          key=lambda held: held[0])
+            return sorted((held[:3] for held in self._deliveries.values()), key=lambda held: held[0])
 
     def keep_alive(self, owner: str, until_s: float) -> None:
-        pass
+        pass  # one process: no claim outlives its owner
 
     def release_claims(self, owner: str | None = None) -> None:
         with self._lock:
