@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import socket
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -26,6 +27,13 @@ def valid_body(**input_fields: str) -> dict:
     fields = {"prompt": "A cup of coffee on a wooden table", "image_url": "https://example.com/cup.png"}
     fields.update(input_fields)
     return {"model": MODEL, "input": fields}
+
+
+def free_port() -> int:
+    """A free loopback port, for servers started as processes."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
 
 
 class SpecViolation(AssertionError):

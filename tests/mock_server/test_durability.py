@@ -25,7 +25,7 @@ from starlette.responses import JSONResponse
 from starlette.routing import Route
 
 from contracts.serving import ThreadedServer
-from tests.conftest import API_KEY, valid_body
+from tests.conftest import API_KEY, free_port, valid_body
 
 AUTH = {"Authorization": f"Bearer {API_KEY}"}
 
@@ -70,14 +70,6 @@ def serving(db: Path, port: int) -> Iterator[tuple[subprocess.Popen[bytes], str]
         if process.poll() is None:
             process.terminate()
         process.wait(timeout=10)
-
-
-def free_port() -> int:
-    import socket
-
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def test_a_callback_in_flight_at_a_kill_is_delivered_after_the_restart(tmp_path: Path) -> None:

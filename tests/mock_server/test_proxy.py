@@ -27,7 +27,7 @@ from contracts.recorded import load_exchanges
 from mock_server import Settings, ThreadedServer, create_app
 from mock_server.proxy.app import FINDINGS_PATH, ProxySettings, create_proxy_app
 from mock_server.testing import MockControl
-from tests.conftest import Receiver, RunningMock, start_mock, valid_body
+from tests.conftest import Receiver, RunningMock, free_port, start_mock, valid_body
 
 CREATE = "/api/v1/jobs/createTask"
 DETAILS = "/api/v1/jobs/recordInfo"
@@ -223,12 +223,6 @@ def test_the_api_key_appears_in_no_cassette_log_or_report(
     output = capfd.readouterr()
     for text in [findings, report.read_text(), junit.read_text(), output.out, output.err, *written]:
         assert SECRET_KEY not in text
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 def test_a_recording_replays_through_serve_replay(upstream: RunningMock, proxy_for: Callable[..., Proxy],

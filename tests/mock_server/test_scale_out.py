@@ -27,7 +27,7 @@ import httpx
 import pytest
 
 from mock_server import ThreadedServer
-from tests.conftest import API_KEY, EPOCH_MS, valid_body
+from tests.conftest import API_KEY, EPOCH_MS, free_port, valid_body
 
 AUTH = {"Authorization": f"Bearer {API_KEY}"}
 CREATE, DETAILS = "/api/v1/jobs/createTask", "/api/v1/jobs/recordInfo"
@@ -68,14 +68,6 @@ def serve(port: int, *flags: str) -> subprocess.Popen[bytes]:
                              "--epoch-ms", str(EPOCH_MS), "--api-key", API_KEY, "--log-level", "warning",
                              "--lease-seconds", "1", *flags],
                             env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-
-
-def free_port() -> int:
-    import socket
-
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def wait_ready(url: str, popen: subprocess.Popen[bytes], *, processes: int = 1) -> None:
