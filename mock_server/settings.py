@@ -63,6 +63,9 @@ class Settings:
     admin_token: str | None = None
     # SQLite file for tasks, balances and deliveries; None keeps them in memory.
     db: str | None = None
+    # False: no fsync (SQLite synchronous=OFF); the db still survives the mock's crashes (kill -9),
+    # not the machine's. Always false for the temporary file of --workers without --db.
+    db_durable: bool = True
     # Redis URL (redis://HOST:PORT/DB): the whole state in Redis, shared by replicas.
     store: str | None = None
     # Processes serving one port and one state (SQLite: --db, or a temporary file).

@@ -25,7 +25,7 @@ def shared_settings(settings: Settings) -> Iterator[Settings]:
     with contextlib.ExitStack() as owned:
         if not settings.store and not settings.db:
             folder = Path(owned.enter_context(tempfile.TemporaryDirectory(prefix="apikley-mock-workers-")))
-            settings = settings.replace(db=str(folder / "state.db"))
+            settings = settings.replace(db=str(folder / "state.db"), db_durable=False)  # gone at exit
         if not settings.data_dir:
             folder = Path(owned.enter_context(tempfile.TemporaryDirectory(prefix="apikley-mock-data-")))
             settings = settings.replace(data_dir=str(folder))

@@ -48,7 +48,7 @@ def open_store(settings: Settings) -> TaskStore:
 
         return RedisTaskStore(settings.store, journal_size=settings.journal_size)
     if settings.db:
-        return SqliteTaskStore(settings.db, journal_size=settings.journal_size)
+        return SqliteTaskStore(settings.db, journal_size=settings.journal_size, durable=settings.db_durable)
     return MemoryTaskStore(journal_size=settings.journal_size)
 
 

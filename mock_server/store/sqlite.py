@@ -40,9 +40,9 @@ COLUMNS = ("task_id, api_key, model, param, resolution, duration, callback_url, 
 class SqliteTaskStore(SqliteQueues):
     shared = True
 
-    def __init__(self, path: str | Path, *, journal_size: int = 1000) -> None:
+    def __init__(self, path: str | Path, *, journal_size: int = 1000, durable: bool = True) -> None:
         try:
-            db = connect(path)
+            db = connect(path, durable=durable)
         except sqlite3.Error as exc:
             raise StoreError(f"db {path}: {exc}") from exc
         super().__init__(db, journal_size=journal_size)

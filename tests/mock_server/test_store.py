@@ -207,3 +207,24 @@ def test_sqlite_migrates_old_files(tmp_path: Path) -> None:
     assert migrated.due_ends(5, 10) == ["task_bytedance_7"]  # its end is looked at again
     assert migrated.next_number(0) == 8  # above every stored id
     migrated.close()
+
+
+def test_sqlite_fsyncs_a_named_file_but_not_the_workers_temporary_one(tmp_path: Path) -> None:
+    from mock_server.services.assembly import open_store
+    from mock_server.settings import load_settings
+    from mock_server.workers import shared_settings
+
+    def synchronous(settings: Settings) -> int:  # SQLite's per-connection setting: 1 NORMAL, 0 OFF
+        store = open_store(settings)
+        try:
+            return int(store._db.execute("PRAGMA synchronous").fetchone()[0])  # type: ignore[attr-defined]
+        finally:
+            store.close()
+
+    named = load_settings({"db": str(tmp_path / "named.db")}, env={})
+    assert synchronous(named) == 1
+    assert synchronous(load_settings({"db": str(tmp_path / "fast.db")}, env={"APIKLEY_MOCK_DB_DURABLE": "off"})) == 0
+    with shared_settings(named.replace(workers=2)) as kept:
+        assert synchronous(kept) == 1 and kept.db == named.db
+    with shared_settings(Settings(workers=2)) as scratch:  # deleted at exit: no fsync
+        assert synchronous(scratch) == 0 and scratch.db is not None
