@@ -9,123 +9,31 @@ connections, p99 <= 10 ms, ready < 1 s, flat lookup cost.
 from __future__ import annotations
 
 import argparse
-import dataclasses
 import json
-import os
 import random
 import shutil
-import socket
-import subprocess
 import sys
 import tempfile
 import time
 import urllib.request
-from collections.abc import Iterator
-from contextlib import contextmanager
-from dataclasses import dataclass
 from pathlib import Path
 
-from bench.load import Measured, build_request, run_load
-from bench.wrk import run_wrk
-from contracts.api import CREATE_TASK_PATH, TASK_DETAILS_PATH
+from bench.harness import CONNECTIONS, ROUNDS, SECONDS, Server, describe, free_port, measure, server
+from contracts.spec.names import CREATE_TASK_PATH, TASK_DETAILS_PATH
 
 KEY = "bench-key"
-CONNECTIONS = 16
-SECONDS = 4.0
-ROUNDS = 5
-SERVER_CPU, LOAD_CPU = 0, 1
 BODY = json.dumps({"model": "bytedance/v1-pro-fast-image-to-video", "input": {
     "prompt": "A cup of coffee on a wooden table", "image_url": "https://example.com/cup.png",
     "resolution": "720p", "duration": "5"}, "callBackUrl": "http://127.0.0.1:9/hook"}).encode()
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def pinned(cpu: int) -> list[str]:
-    """Servers on one core, the load generator on the other: on a 2-core machine this keeps
-    the two from trading places, which otherwise swings a ratio by 15 points between runs."""
-    if shutil.which("taskset") and (os.cpu_count() or 1) >= 2:
-        return ["taskset", "-c", str(cpu)]
-    return []
-
-
-def wait_ready(url: str, process: subprocess.Popen[bytes], timeout: float = 20.0) -> float:
-    started = time.perf_counter()
-    while time.perf_counter() - started < timeout:
-        if process.poll() is not None:
-            raise RuntimeError(f"server exited with {process.returncode}")
-        try:
-            with urllib.request.urlopen(url, timeout=1):
-                return time.perf_counter() - started
-        except OSError:
-            time.sleep(0.01)
-    raise RuntimeError(f"{url} not ready after {timeout} s")
-
-
-@dataclass(frozen=True)
-class Server:
-    pid: int
-    ready_seconds: float
-
-    def cpu_seconds(self) -> float:
-        """User + system CPU time the server process and its children (workers) have used so far."""
-        total = 0
-        for stat in Path("/proc").glob("[0-9]*/stat"):
-            try:
-                fields = stat.read_text().rsplit(")", 1)[1].split()
-            except OSError:
-                continue  # gone meanwhile
-            if stat.parent.name == str(self.pid) or fields[1] == str(self.pid):
-                total += int(fields[11]) + int(fields[12])
-        return total / os.sysconf("SC_CLK_TCK")
-
-
-@contextmanager
-def server(command: list[str], health_url: str, *, pin: bool = True, timeout: float = 20.0) -> Iterator[Server]:
-    started = time.perf_counter()
-    process = subprocess.Popen([*(pinned(SERVER_CPU) if pin else []), *command], stdout=subprocess.DEVNULL,
-                               stderr=subprocess.DEVNULL if not pin else None)
-    try:
-        wait_ready(health_url, process, timeout)
-        yield Server(process.pid, time.perf_counter() - started)
-    finally:
-        process.terminate()
-        process.wait(timeout=10)
-
-
-def load(target: Server, port: int, method: str, path: str, headers: dict[str, str], body: bytes = b"",
-         connections: int = CONNECTIONS, *, pin: bool = True) -> Measured:
-    """The same load whatever the generator: warm up for 1 s, then measure (both must succeed)."""
-    for seconds in (1.0, SECONDS):
-        cpu = target.cpu_seconds()
-        if shutil.which("wrk"):
-            result = run_wrk(f"http://127.0.0.1:{port}{path}", method=method, headers=headers,
-                             prefix=pinned(LOAD_CPU) if pin else [], body=body, connections=connections,
-                             seconds=seconds)
-        else:
-            result = run_load(port, build_request(method, path, headers=headers, body=body),
-                              connections=connections, seconds=seconds)
-    cpu_us = (target.cpu_seconds() - cpu) / max(1, result.requests) * 1e6
-    return dataclasses.replace(result, server_cpu_us=cpu_us)
-
-
-def describe(name: str, result: Measured, baseline: Measured | None) -> str:
-    ratio = f"{result.rps / baseline.rps:6.1%} of bare" if baseline else "    baseline"
-    cpu = f"{baseline.server_cpu_us / result.server_cpu_us:6.1%}" if baseline else "  base"
-    return (f"{name:<26} {result.rps:7.0f} req/s {ratio}  p50 {result.p50_ms:5.2f} ms  "
-            f"p99 {result.p99_ms:5.2f} ms  server CPU {result.server_cpu_us:5.1f} us/req {cpu}")
 
 
 def lookup_cost(sizes: tuple[int, ...] = (10_000, 1_000_000), lookups: int = 50_000) -> list[str]:
     """Get Task Details through the backend (no HTTP) as the memory store grows: polling the
     same 10k recent tasks (what clients do), and uniformly over every stored task (timeline
     cache misses: each miss plans the task)."""
+    from contracts.family.outputs import OutputSpec
     from mock_server.services import Services
-    from mock_server.services.tasks import DEFAULT_OUTCOME
+    from mock_server.services.admission import DEFAULT_OUTCOME
     from mock_server.settings import Settings
     from mock_server.sim.clock import VirtualClock
     from mock_server.store import MemoryTaskStore, Task
@@ -134,8 +42,9 @@ def lookup_cost(sizes: tuple[int, ...] = (10_000, 1_000_000), lookups: int = 50_
     for size in sizes:
         store = MemoryTaskStore()
         for number in range(size):
-            store.create(Task(f"task_bytedance_{10**12 + number}", KEY, "m", "{}", "720p", "5", None,
-                              10**12 + number, "http://x", 0.0, DEFAULT_OUTCOME), end_ms=0, initial_balance=0.0)
+            store.create(Task(f"task_bytedance_{10**12 + number}", KEY, "m", "{}", None, 10**12 + number, "http://x",
+                              0.0, DEFAULT_OUTCOME, OutputSpec("video", "mp4", 1280, 720, 5)), end_ms=0,
+                         initial_balance=0.0)
         # The clock at the newest task: records are within their 14-day retention.
         clock = VirtualClock(start_ms=10**12 + size, speed=0)
         tasks = Services.build(Settings(api_keys=(KEY,)), clock=clock, store=store).tasks
@@ -157,7 +66,7 @@ def render_times() -> list[str]:
     """Result video render time (target: < 1 s for 720p/5 s), from an image and a test card."""
     from PIL import Image
 
-    from contracts.outputs import short_side_frame
+    from contracts.family.outputs import short_side_frame
     from mock_server.media.video import render_mp4, test_card
 
     lines = []
@@ -170,34 +79,6 @@ def render_times() -> list[str]:
                 render_mp4(source, width=width, height=height, seconds=seconds, target=Path(scratch) / "r.mp4")
                 lines.append(f"render {resolution}/{seconds} s from {name:<9}: {time.perf_counter() - started:5.2f} s")
     return lines
-
-
-def median(results: list[Measured]) -> Measured:
-    """The median round by req/s, with the median CPU per request of all rounds."""
-    middle = len(results) // 2
-    cpu = sorted(result.server_cpu_us for result in results)[middle]
-    return dataclasses.replace(sorted(results, key=lambda result: result.rps)[middle], server_cpu_us=cpu)
-
-
-Target = tuple[Server, int, str, str, dict[str, str], bytes] | tuple[Server, int, str, str, dict[str, str], bytes, int]
-
-
-def measure(targets: dict[str, Target], *, verbose: bool = False, pin: bool = True) -> dict[str, Measured]:
-    """Each target loaded ROUNDS times, the targets alternating so that a slow spell of this
-    shared machine hits all of them alike; the median round of each. Every answer must be a
-    success: a benchmark that counts refusals measures the error path."""
-    rounds: dict[str, list[Measured]] = {name: [] for name in targets}
-    for _ in range(ROUNDS):
-        for name, target in targets.items():
-            rounds[name].append(load(*target, pin=pin))
-    failed = {name: sum(r.non_2xx for r in results) for name, results in rounds.items()
-              if any(r.non_2xx for r in results)}
-    if failed:
-        raise SystemExit(f"bench: non-2xx answers {failed}: not measuring the success path")
-    if verbose:
-        for name, results in rounds.items():
-            print(f"  rounds of {name}: {[round(r.rps) for r in results]} req/s")
-    return {name: median(results) for name, results in rounds.items()}
 
 
 def proxy_overhead(mock: Server, mock_port: int, path: str, auth: dict[str, str]) -> list[str]:

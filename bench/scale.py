@@ -18,10 +18,10 @@ import tempfile
 import urllib.request
 from pathlib import Path
 
+from bench.harness import Target, free_port, measure, server
 from bench.load import Measured
-from bench.run import Target, free_port, measure, server
-from contracts.api import CREATE_TASK, CREATE_TASK_PATH, TASK_DETAILS_PATH
-from contracts.spec import operation
+from contracts.spec.document import operation
+from contracts.spec.names import CREATE_TASK, CREATE_TASK_PATH, TASK_DETAILS_PATH
 
 ROOT = Path(__file__).resolve().parents[1]
 WIREMOCK_CACHE = ROOT / ".cache" / "wiremock"

@@ -7,11 +7,11 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
+from contracts.checks.report import Report
 from contracts.engine import RunOptions, run_contract
-from contracts.progress import PhaseProgress
-from contracts.recorded import RecordingError, check_body_file, check_exchanges, load_exchanges
-from contracts.report import Report
-from contracts.traffic import TrafficChecks
+from contracts.run.progress import PhaseProgress
+from contracts.traffic.exchanges import RecordingError, load_exchanges
+from contracts.traffic.recorded import check_body_file, check_exchanges
 from contracts.webhook import check_webhook
 
 
@@ -67,11 +67,7 @@ def validate(args: argparse.Namespace) -> int:
                 report.failures += found.failures
                 report.passed.update(found.passed)
             else:
-                exchanges = load_exchanges(path)
-                check_exchanges(exchanges, strict=args.strict, report=report)
-                lifecycle = TrafficChecks(report)  # successive polls of one task, in recorded order
-                for exchange in exchanges:
-                    lifecycle.lifecycle(exchange)
+                check_exchanges(load_exchanges(path), strict=args.strict, report=report)
     except (RecordingError, OSError, KeyError) as exc:
         print(f"apikley-contract: {exc}", file=sys.stderr)
         return 2

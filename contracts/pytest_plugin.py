@@ -15,8 +15,8 @@ from typing import Any
 
 import pytest
 
+from contracts.checks.report import Report
 from contracts.engine import RunOptions, run_contract
-from contracts.report import Report
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:

@@ -7,8 +7,9 @@ from typing import Any
 
 import schemathesis
 
-from contracts.api import API_PREFIX
-from contracts.checks import CheckFailed, envelope, status_policy
+from contracts.checks.responses import envelope, status_policy
+from contracts.checks.verdicts import CheckFailed
+from contracts.spec.names import API_PREFIX
 
 
 def _apply(check: Any, response: Any, case: Any) -> None:

@@ -21,11 +21,11 @@ import schemathesis
 from hypothesis import strategies as st
 from schemathesis import GenerationMode
 
-from contracts.api import CREATE_TASK, CREATE_TASK_PATH
-from contracts.catalogue import ModelCatalogue
-from contracts.lifecycle import TERMINAL, TRANSITIONS
-from contracts.spec import load_spec
-from contracts.validators import request_validators
+from contracts.family.catalogue import ModelCatalogue
+from contracts.spec.document import load_spec
+from contracts.spec.lifecycle import TERMINAL, TRANSITIONS
+from contracts.spec.names import CREATE_TASK, CREATE_TASK_PATH, callback_envelope
+from contracts.spec.validators import request_validators
 
 SYNTHETIC = "/__strategies__/{name}"
 
@@ -111,7 +111,5 @@ def callback_payloads(draw: st.DrawFn, state: str | None = None) -> dict[str, An
     consumed = draw(st.floats(0, 1000, allow_nan=False)) if chosen == "success" else 0
     record.update({"creditsConsumed": consumed, "consumeCredits": consumed,
                    "remainedCredits": draw(st.floats(0, 1e6, allow_nan=False))})
-    succeeded = chosen == "success"
-    return {"code": 200 if succeeded else 501,
-            "msg": "Playground task completed successfully." if succeeded else "Playground task failed.",
-            "data": record}
+    code, msg = callback_envelope(chosen)
+    return {"code": code, "msg": msg, "data": record}

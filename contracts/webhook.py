@@ -1,6 +1,6 @@
 """Test the user's own callback handler: spec-valid success and failure callbacks generated
 from the spec (signed when a key is given), a duplicate delivery, and a forged signature.
-The handler must answer 2xx within 15 s, accept the duplicate, and refuse the forgery."""
+The handler must answer 2xx in time (the spec's receiver timeout), accept the duplicate, and refuse the forgery."""
 
 from __future__ import annotations
 
@@ -12,11 +12,10 @@ import httpx
 from hypothesis import HealthCheck, Phase, given, seed, settings
 from hypothesis.strategies import SearchStrategy
 
-from contracts.api import SIGNATURE_HEADER, TIMESTAMP_HEADER, sign_callback
-from contracts.report import Failure, Report, curl
+from contracts.checks.report import Report, curl
+from contracts.checks.verdicts import CheckFailed, Verdicts
+from contracts.spec.names import RECEIVER_TIMEOUT_SECONDS, SIGNATURE_HEADER, TIMESTAMP_HEADER, sign_callback
 from contracts.strategies import callback_payloads
-
-TIMEOUT_SECONDS = 15.0  # upstream gives receivers 15 s
 
 
 def draw(strategy: SearchStrategy[Any], count: int, seed_value: int) -> list[Any]:
@@ -51,25 +50,13 @@ def signed_headers(key: str | None, task_id: str, now: float) -> dict[str, str]:
 
 def check_webhook(target: str, *, hmac_key: str | None = None, examples: int = 3, seed: int = 0,
                   transport: httpx.BaseTransport | None = None) -> Report:
-    report = Report()
+    verdicts = Verdicts()
     payloads = sample_payloads(examples, seed)
-    with httpx.Client(transport=transport, timeout=TIMEOUT_SECONDS) as client:
+    with httpx.Client(transport=transport, timeout=RECEIVER_TIMEOUT_SECONDS) as client:
 
         def deliver(check: str, payload: dict[str, Any], headers: dict[str, str], *, want_2xx: bool) -> None:
             request = client.build_request("POST", target, content=json.dumps(payload).encode(), headers=headers)
-            try:
-                response = client.send(request)
-                got = f"HTTP {response.status_code}"
-                ok = (200 <= response.status_code < 300) == want_2xx
-            except httpx.TimeoutException:
-                got, ok = f"no answer within {TIMEOUT_SECONDS:g} s", False
-            except httpx.HTTPError as exc:
-                got, ok = f"{type(exc).__name__}: {exc}", False
-            if ok:
-                report.passed[check] += 1
-            else:
-                expected = "a 2xx answer within 15 s" if want_2xx else "a refusal (non-2xx)"
-                report.failures.append(Failure(check, expected, got, curl(request)))
+            verdicts.check(check, _answered, client, request, want_2xx, reproducer=lambda: curl(request))
 
         for payload in payloads:
             task_id = payload["data"]["taskId"]
@@ -81,4 +68,17 @@ def check_webhook(target: str, *, hmac_key: str | None = None, examples: int = 3
         if hmac_key is not None:
             forged = signed_headers(hmac_key + "-forged", first["data"]["taskId"], time.time())
             deliver("handler_refuses_forgery", first, forged, want_2xx=False)
-    return report
+    return verdicts.report
+
+
+def _answered(client: httpx.Client, request: httpx.Request, want_2xx: bool) -> None:
+    """The handler answered in time: 2xx when it should accept, anything else when it should refuse."""
+    expected = f"a 2xx answer within {RECEIVER_TIMEOUT_SECONDS:g} s" if want_2xx else "a refusal (non-2xx)"
+    try:
+        response = client.send(request)
+    except httpx.TimeoutException as exc:
+        raise CheckFailed(expected, f"no answer within {RECEIVER_TIMEOUT_SECONDS:g} s") from exc
+    except httpx.HTTPError as exc:
+        raise CheckFailed(expected, f"{type(exc).__name__}: {exc}") from exc
+    if (200 <= response.status_code < 300) != want_2xx:
+        raise CheckFailed(expected, f"HTTP {response.status_code}")

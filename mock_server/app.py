@@ -13,8 +13,8 @@ from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import Response
 
-from contracts.api import CREATE_TASK
-from contracts.validators import request_validators
+from contracts.spec.names import CREATE_TASK
+from contracts.spec.validators import request_validators
 from mock_server.errors import ApiError
 from mock_server.http.access_log import AccessLog
 from mock_server.http.auth import KeyRing

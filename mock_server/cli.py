@@ -11,11 +11,12 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from contracts.api import CREATE_TASK_PATH, TASK_DETAILS_PATH
-from contracts.models import ModelPageError
-from contracts.recorded import RecordingError
+from contracts.family.pages import ModelPageError
+from contracts.spec.names import CREATE_TASK_PATH, TASK_DETAILS_PATH
+from contracts.traffic.exchanges import RecordingError
+from mock_server.errors import STATUS_POLICIES
 from mock_server.net import is_loopback
-from mock_server.settings import STATUS_POLICIES, Settings, SettingsError, load_settings
+from mock_server.settings import Settings, SettingsError, load_settings
 from mock_server.store.base import StoreError
 from mock_server.workers import run_workers, shared_settings
 
@@ -200,7 +201,7 @@ def exposure_warning(settings: Settings) -> str | None:
     """What binding beyond loopback exposes, said plainly before the mock starts."""
     if is_loopback(settings.host):
         return None
-    control = ("with --admin-token as a Bearer token" if settings.admin_token
+    control = ("to clients presenting --admin-token as the X-Mock-Admin-Token header" if settings.admin_token
                else "still to loopback clients only (no --admin-token)")
     return (f"warning: listening on {settings.host}: every machine that can reach this host can call the API "
             f"with the keys above, upload files and download every result and upload; the control API "

@@ -9,6 +9,10 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
+# How an error's HTTP status is chosen: `upstream` answers HTTP 200 with the code in the body
+# (createTask's rate limit a real 429), `mirror` answers HTTP status = code.
+STATUS_POLICIES = ("upstream", "mirror")
+
 NO_ACCESS = "You do not have access permissions"
 RECORD_NOT_FOUND = "recordInfo is null"
 INTERNAL_ERROR = "Internal server error"

@@ -1,5 +1,5 @@
-"""The threaded server lives in `contracts.serving` (the contract suite runs receivers with it)."""
+"""The threaded server lives in `contracts.run.serving` (the contract suite runs receivers with it)."""
 
-from contracts.serving import ThreadedServer
+from contracts.run.serving import ThreadedServer
 
 __all__ = ["ThreadedServer"]

@@ -15,11 +15,11 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
+from mock_server.errors import STATUS_POLICIES
 from mock_server.sim.ratelimit import Rate
 
 ENV_PREFIX = "APIKLEY_MOCK_"
 DEFAULT_API_KEY = "apikley-mock-key"
-STATUS_POLICIES = ("upstream", "mirror")
 
 
 class SettingsError(ValueError):

@@ -20,8 +20,8 @@ def test_wheel_carries_the_spec_and_loads_it_outside_the_repo(tmp_path: Path) ->
         for page in ("dashboard.html", "dashboard.js", "dashboard.css", "docs.html", "docs.js"):
             assert f"mock_server/http/static/{page}" in archive.namelist()
         archive.extractall(installed)
-    probe = ("import contracts, mock_server; from contracts.spec import spec_path, load_spec; "
-             "from contracts.validators import request_validators; "
+    probe = ("import contracts, mock_server; from contracts.spec.document import spec_path, load_spec; "
+             "from contracts.spec.validators import request_validators; "
              "print(contracts.__file__); print(spec_path()); print(len(request_validators())); "
              "print(load_spec()['info']['title'])")
     done = subprocess.run([sys.executable, "-c", probe], cwd=tmp_path, capture_output=True,

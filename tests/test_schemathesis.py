@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from contracts.spec import operations
+from contracts.spec.document import operations
 from mock_server import Settings, ThreadedServer, create_app
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -5,48 +5,18 @@ from __future__ import annotations
 
 import base64
 import io
-import os
-import signal
-import subprocess
-import sys
 import tempfile
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import httpx
 
-from bench.run import free_port
+from mock_server.testing import MockProcess
 
 MODEL = "bytedance/v1-pro-fast-image-to-video"
 ROOT = Path(__file__).resolve().parents[2]
-
-
-@dataclass
-class MockProcess:
-    process: subprocess.Popen[bytes]
-    port: int
-    log: Path
-
-    @property
-    def base_url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
-
-    def rss_mib(self) -> float:
-        for line in Path(f"/proc/{self.process.pid}/status").read_text().splitlines():
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1]) / 1024
-        raise RuntimeError("no VmRSS")
-
-    def tracebacks(self) -> int:
-        return self.log.read_text(errors="replace").count("Traceback")
-
-    def kill9(self) -> None:
-        os.kill(self.process.pid, signal.SIGKILL)
-        self.process.wait(timeout=10)
 
 
 def toml_value(value: Any) -> str:
@@ -60,40 +30,18 @@ def toml_value(value: Any) -> str:
 
 
 @contextmanager
-def mock_process(workdir: Path, *, port: int | None = None, **settings: Any) -> Iterator[MockProcess]:
-    """`apikley-mock serve` with these settings (as a TOML file), until the block ends."""
-    port = port or free_port()
-    config = workdir / f"mock-{port}.toml"
+def mock_process(workdir: Path, **settings: Any) -> Iterator[MockProcess]:
+    """`apikley-mock serve` with these settings (as a TOML file), until the block ends; its
+    output in a log under `workdir` (tracebacks are counted from it)."""
+    config = Path(tempfile.mkstemp(dir=workdir, prefix="mock-", suffix=".toml")[1])
     config.write_text("".join(f"{name} = {toml_value(value)}\n" for name, value in settings.items()))
-    log = workdir / f"mock-{port}.log"
-    with log.open("ab") as sink:
-        process = subprocess.Popen([sys.executable, "-m", "mock_server", "serve", "--port", str(port),
-                                    "--config", str(config), "--log-level", "warning"],
-                                   stdout=sink, stderr=sink, cwd=ROOT)
-    mock = MockProcess(process, port, log)
-    try:
-        wait_ready(mock)
+    with MockProcess("--port", "0", "--config", str(config), "--log-level", "warning", cwd=ROOT,
+                     log=config.with_suffix(".log")) as mock:
         yield mock
-    finally:
-        if process.poll() is None:
-            process.terminate()
-            try:
-                process.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                mock.kill9()
 
 
-def wait_ready(mock: MockProcess, timeout: float = 30.0) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if mock.process.poll() is not None:
-            raise RuntimeError(f"the mock exited: {mock.log.read_text(errors='replace')[-2000:]}")
-        try:
-            if httpx.get(f"{mock.base_url}/__mock__/health", timeout=1).status_code == 200:
-                return
-        except httpx.HTTPError:
-            time.sleep(0.02)
-    raise RuntimeError("the mock did not become ready")
+def count_tracebacks(mock: MockProcess) -> int:
+    return mock.output().count("Traceback")
 
 
 def workdir() -> tempfile.TemporaryDirectory[str]:

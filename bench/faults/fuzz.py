@@ -16,8 +16,9 @@ import httpx
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from bench.faults.common import ROOT, MockProcess, mock_process, workdir
-from contracts.spec import operations
+from bench.faults.common import ROOT, count_tracebacks, mock_process, workdir
+from contracts.spec.document import operations
+from mock_server.testing import MockProcess
 
 KEY = "soak-fuzz-key"
 # Under upstream's policy errors are HTTP 200 by design: these three status-driven checks
@@ -112,12 +113,12 @@ def run(seed: int, *, min_cases: int) -> tuple[bool, list[str]]:
             with mock_process(scratch, status_policy=policy, **SETTINGS) as mock:
                 print(f"== fuzz: schemathesis, {policy} policy", flush=True)
                 generated, failed, summary = schemathesis(mock, policy, seed, max(100, min_cases // 8), scratch)
-                total, failures, tracebacks = total + generated, failures + failed, tracebacks + mock.tracebacks()
+                total, failures, tracebacks = total + generated, failures + failed, tracebacks + count_tracebacks(mock)
                 lines.append(f"schemathesis {policy}: {generated} cases, {failed} failures ({summary.strip('= ')})")
         with mock_process(scratch, status_policy="mirror", **SETTINGS) as mock:
             print("== fuzz: raw requests (paths, methods, headers, bodies)", flush=True)
             sent, problems = raw_fuzz(mock, seed, max(2000, min_cases // 2))  # about half are sendable
-            tracebacks += mock.tracebacks()
+            tracebacks += count_tracebacks(mock)
         for problem in problems[:10]:
             print("  ", problem, flush=True)
         lines.append(f"raw HTTP fuzzer: {sent} requests, {len(problems)} server errors or non-envelope answers")

@@ -20,7 +20,6 @@ from starlette.responses import JSONResponse
 from starlette.routing import Route
 
 from bench.faults.common import (
-    MockProcess,
     auth,
     control,
     create_body,
@@ -28,8 +27,9 @@ from bench.faults.common import (
     settle_everything,
     workdir,
 )
-from contracts.api import CREATE_TASK_PATH, TASK_DETAILS_PATH
-from contracts.serving import ThreadedServer
+from contracts.run.serving import ThreadedServer
+from contracts.spec.names import CREATE_TASK_PATH, TASK_DETAILS_PATH
+from mock_server.testing import MockProcess
 
 KEY = "kill-key"
 # 300 virtual seconds per wall second: tasks end within a few tenths of a second, so callbacks

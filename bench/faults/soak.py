@@ -18,18 +18,19 @@ from starlette.responses import JSONResponse
 from starlette.routing import Route
 
 from bench.faults.common import (
-    MockProcess,
     auth,
     control,
+    count_tracebacks,
     create_body,
     mock_process,
     settle_everything,
     tiny_png,
     workdir,
 )
-from bench.run import free_port
-from contracts.api import CREATE_TASK_PATH, CREDIT_PATH, DOWNLOAD_URL_PATH, TASK_DETAILS_PATH
-from contracts.serving import ThreadedServer
+from bench.harness import free_port
+from contracts.run.serving import ThreadedServer
+from contracts.spec.names import CREATE_TASK_PATH, CREDIT_PATH, DOWNLOAD_URL_PATH, TASK_DETAILS_PATH
+from mock_server.testing import MockProcess
 
 KEYS = [f"soak-key-{number}" for number in range(4)]
 CREATES_PER_SECOND = 8.0
@@ -161,7 +162,7 @@ def run(seed: int, *, seconds: float) -> tuple[bool, list[str]]:
         pending = settle_everything(mock)
         final_rss = mock.rss_mib()
         problems = check(mock, acknowledged)
-        tracebacks = mock.tracebacks()
+        tracebacks = count_tracebacks(mock)
         deliveries = Counter(entry["result"] for key in KEYS
                              for entry in control(mock, "GET", "/callbacks", params={"apiKey": key}))
     growth = final_rss / baseline - 1 if baseline else float("inf")

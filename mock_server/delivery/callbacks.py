@@ -21,12 +21,11 @@ from urllib.parse import urlsplit
 import httpx
 import orjson
 
-from contracts.api import SIGNATURE_HEADER, TIMESTAMP_HEADER, sign_callback
+from contracts.spec.names import RECEIVER_TIMEOUT_SECONDS, SIGNATURE_HEADER, TIMESTAMP_HEADER, sign_callback
 from mock_server.net import is_loopback
 from mock_server.sim.clock import VirtualClock
 from mock_server.store.base import JournalEntry, TaskStore
 
-TIMEOUT_SECONDS = 15.0  # upstream: the receiver must answer within 15 s
 LOG = logging.getLogger("apikley_mock.callbacks")
 EXCERPT_CHARS = 200  # of the receiver's answer, journaled with each attempt
 
@@ -120,7 +119,7 @@ class CallbackDispatcher:
     def _running(self) -> int:
         return sum(len(tasks) for tasks in self._inflight.values())
 
-    async def flush(self, task_id: str | None = None, *, timeout_seconds: float = 2 * TIMEOUT_SECONDS) -> None:
+    async def flush(self, task_id: str | None = None, *, timeout_seconds: float = 2 * RECEIVER_TIMEOUT_SECONDS) -> None:
         """Wait until no delivery (of one task, or any) is due, here or in another process."""
         deadline = time.monotonic() + timeout_seconds
         while time.monotonic() < deadline:
@@ -136,7 +135,7 @@ class CallbackDispatcher:
                 await asyncio.sleep(0.01)
 
     async def aclose(self) -> None:
-        """Stop: deliveries in flight are cancelled (a shutdown is never held up 15 s) and
+        """Stop: deliveries in flight are cancelled (a shutdown is never held up by a slow receiver) and
         given back, for another worker or the next start to send."""
         running = [task for tasks in self._inflight.values() for task in tasks]
         for task in running:
@@ -199,7 +198,7 @@ class CallbackDispatcher:
                          error="target is not loopback nor an allowed host (--callback-allow-host)")
             return None
         if self._client is None:
-            self._client = httpx.AsyncClient(transport=self._transport, timeout=TIMEOUT_SECONDS,
+            self._client = httpx.AsyncClient(transport=self._transport, timeout=RECEIVER_TIMEOUT_SECONDS,
                                              follow_redirects=False)
         headers = self._headers(delivery)
         started = time.perf_counter()

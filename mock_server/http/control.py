@@ -17,8 +17,8 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from contracts.api import CREATE_TASK, short_name
-from contracts.spec import operations
+from contracts.spec.document import operations
+from contracts.spec.names import CREATE_TASK, short_name
 from mock_server.errors import CONTROL_FORBIDDEN, NO_SUCH_TASK, ApiError
 from mock_server.http.access import is_trusted
 from mock_server.http.inputs import bounded_int, json_body, number

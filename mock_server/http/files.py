@@ -15,8 +15,9 @@ from starlette.requests import Request
 from starlette.responses import FileResponse, Response
 from starlette.routing import Route
 
-from contracts.outputs import output_for, source_image
+from contracts.family.outputs import source_image
 from mock_server.errors import GONE, ApiError
+from mock_server.http.origin import request_origin
 from mock_server.http.render import Renderer
 from mock_server.media.images import decode_data_url, image_type, open_image
 from mock_server.services import Services
@@ -38,7 +39,10 @@ class FileHost:
         self.catalogue = services.catalogue
         self.replay = services.replay
 
-    def input_image(self, task: Task, image_url: object, request_origin: str) -> Image | None:
+    def input_image(self, task: Task, request_origin: str) -> Image | None:
+        """The task's source image, when the mock can read it offline (a data: URL, an upload,
+        a file under files_dir): read from its request only when a render needs it."""
+        image_url = source_image(self.catalogue.page(task.model), orjson.loads(task.param).get("input", {}))
         if not isinstance(image_url, str):
             return None
         if image_url.startswith("data:"):
@@ -50,16 +54,13 @@ class FileHost:
     async def result(self, request: Request) -> Response:
         task_id, _, extension = request.path_params["name"].rpartition(".")
         task = self.links.servable(task_id, request.query_params.get("expires"), request.query_params.get("token"))
-        if task is None or extension != task.output:
+        if task is None or extension != task.output.extension:
             return RENDERER.response(ApiError(404, GONE.format(path=request.url.path)))
-        given = orjson.loads(task.param).get("input", {})
-        output = output_for(self.catalogue.page(task.model), given)  # what the request asked its model for
-        origin = str(request.base_url).rstrip("/")
-        image_url = source_image(self.catalogue.page(task.model), given)
-        path = await self.media.get(task_id, lambda: self.input_image(task, image_url, origin),
-                                    fallback=(str(given.get("prompt", "")), task_id), width=output.width,
-                                    height=output.height, seconds=output.seconds, extension=task.output)
-        return FileResponse(path, media_type=output.media_type)
+        origin = request_origin(request.scope)
+        path = await self.media.get(task_id, task.output, lambda: self.input_image(task, origin),
+                                    fallback=lambda: (str(orjson.loads(task.param).get("input", {}).get("prompt", "")),
+                                                      task_id))
+        return FileResponse(path, media_type=task.output.media_type)
 
     async def file(self, request: Request) -> Response:
         path = self.files.uploads.resolve(request.path_params["path"])

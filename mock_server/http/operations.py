@@ -10,7 +10,7 @@ from typing import Any
 
 from starlette.routing import Route
 
-from contracts.api import (
+from contracts.spec.names import (
     CREATE_TASK,
     FILE_BASE64_UPLOAD,
     FILE_STREAM_UPLOAD,
@@ -20,7 +20,7 @@ from contracts.api import (
     GET_TASK_DETAILS,
     UPLOADS,
 )
-from contracts.validators import RequestValidator
+from contracts.spec.validators import RequestValidator
 from mock_server.http.auth import KeyRing
 from mock_server.http.pipeline import Call, OperationEndpoint
 from mock_server.http.readers import MULTIPART, BodyReader, JsonReader, MultipartReader

@@ -11,6 +11,7 @@ call and the renderer of its surface. Every answer is journaled per key.
 from __future__ import annotations
 
 import inspect
+import logging
 import time
 from collections.abc import Callable, Mapping
 from typing import Any, NamedTuple
@@ -18,11 +19,12 @@ from urllib.parse import parse_qsl
 
 from starlette.types import Receive, Scope, Send
 
-from contracts.validators import RequestInvalid, RequestValidator
+from contracts.spec.validators import RequestInvalid, RequestValidator
 from mock_server.errors import HEADERS_TOO_LARGE, QUERY_TOO_MANY, ApiError
 from mock_server.http.auth import KeyRing
+from mock_server.http.origin import minted_origin, request_origin
 from mock_server.http.readers import BodyReader
-from mock_server.http.render import Renderer
+from mock_server.http.render import Renderer, crash
 from mock_server.services.admission import Admission
 from mock_server.sim.clock import VirtualClock
 from mock_server.sim.lifecycle import Outcome
@@ -32,6 +34,7 @@ SCENARIO_HEADER = b"x-mock-scenario"
 MAX_QUERY_PARAMETERS = 100
 MAX_HEADER_BYTES = 64 * 1024
 WANTED_HEADERS = frozenset({b"authorization", b"content-type", b"content-length", b"host", SCENARIO_HEADER})
+LOG = logging.getLogger("apikley_mock.requests")
 
 
 class Call(NamedTuple):
@@ -49,21 +52,12 @@ class Call(NamedTuple):
     @property
     def origin(self) -> str:
         """The base URL of the URLs the mock mints: its public URL, else the one the client used."""
-        return self.public_url or self.request_origin
+        return minted_origin(self.scope, self.public_url, self.host)
 
     @property
     def own_origins(self) -> tuple[str, ...]:
         """Every base URL of the mock's own links, in both forms."""
-        return (self.origin, self.request_origin)
-
-    @property
-    def request_origin(self) -> str:
-        """The base URL the client used."""
-        host = self.host
-        if not host:
-            server_host, server_port = self.scope.get("server") or ("127.0.0.1", 80)
-            host = f"{server_host}:{server_port}"
-        return f"{self.scope['scheme']}://{host}{self.scope.get('root_path', '')}"
+        return (self.origin, request_origin(self.scope, self.host))
 
 
 ServiceCall = Callable[[Call], Any]  # returns the answer's `data`, or an awaitable of it
@@ -105,6 +99,10 @@ class OperationEndpoint:
         except ApiError as exc:
             code = exc.code
             status, raw_headers, body = self.renderer.error(exc)
+        except Exception:  # a bug or a store that failed: the envelope's 500, journaled, the connection kept
+            LOG.exception("%s %s: unexpected error", scope["method"], scope["path"])
+            code = 500
+            status, raw_headers, body = self.renderer.error(crash())
         await send({"type": "http.response.start", "status": status, "headers": raw_headers})
         await send({"type": "http.response.body", "body": body})
         self.journal.record(api_key, (self.clock.now_ms(), scope["method"], scope["path"], self.operation_id,

@@ -18,9 +18,16 @@ from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import Response
 
-from mock_server.errors import INTERNAL_ERROR, METHOD_NOT_ALLOWED, MISSING_PARAMETER, NOT_FOUND, UPLOADED, ApiError
+from mock_server.errors import (
+    INTERNAL_ERROR,
+    METHOD_NOT_ALLOWED,
+    MISSING_PARAMETER,
+    NOT_FOUND,
+    STATUS_POLICIES,
+    UPLOADED,
+    ApiError,
+)
 
-POLICIES = ("upstream", "mirror")
 SUCCESS = "success"
 REQUIRED_SUFFIX = ": is required"
 RawHeaders = list[tuple[bytes, bytes]]
@@ -32,8 +39,8 @@ class Renderer:
     """Answers of one surface: `(status, raw headers, body)` ready for ASGI."""
 
     def __init__(self, policy: str, *, upload: bool = False) -> None:
-        if policy not in POLICIES:
-            raise ValueError(f"status policy {policy!r} is not one of {list(POLICIES)}")
+        if policy not in STATUS_POLICIES:
+            raise ValueError(f"status policy {policy!r} is not one of {list(STATUS_POLICIES)}")
         self.policy = policy
         self.upload = upload
 

@@ -8,8 +8,9 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from contracts.catalogue import ModelCatalogue
-from contracts.spec import load_spec
+from contracts.family.catalogue import ModelCatalogue
+from contracts.spec.document import load_spec
+from mock_server.http.origin import minted_origin
 
 SPEC_ROUTE = "/openapi.json"
 
@@ -18,7 +19,7 @@ def spec_routes(catalogue: ModelCatalogue, *, public_url: str | None) -> list[Ro
     document = catalogue.openapi(load_spec())
 
     async def served(request: Request) -> Response:
-        origin = public_url or str(request.base_url).rstrip("/")
+        origin = minted_origin(request.scope, public_url)
         return JSONResponse({**document, "servers": [{"url": origin, "description": "this apikley-mock"},
                                                       *document.get("servers", [])]})
 

@@ -11,6 +11,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from contracts.family.outputs import OutputSpec
 from mock_server.media.audio import render_wav
 from mock_server.media.still import render_image
 from mock_server.media.video import render_mp4, test_card
@@ -34,11 +35,12 @@ class MediaCache:
     def path(self, key: str, extension: str = "mp4") -> Path:
         return self.root / f"{key}.{extension}"
 
-    async def get(self, key: str, load_image: Callable[[], Image.Image | None], *, fallback: tuple[str, str],
-                  width: int, height: int, seconds: int, extension: str = "mp4") -> Path:
-        """The cached render of `key` (an MP4 video, a PNG/JPEG/WebP image or a WAV, by
-        `extension`), rendering it first (once, in a worker thread) if needed: `load_image`
-        (reading and decoding the input) runs in that thread too."""
+    async def get(self, key: str, output: OutputSpec, load_image: Callable[[], Image.Image | None], *,
+                  fallback: Callable[[], tuple[str, str]]) -> Path:
+        """The cached render of `key` as `output` says (an MP4 video, a PNG/JPEG/WebP image or
+        a WAV), rendering it first (once, in a worker thread) if needed: `load_image` (reading
+        and decoding the input) and `fallback` (the test card's prompt and id) run there too."""
+        width, height, seconds, extension = output.width, output.height, output.seconds, output.extension
         target = self.path(key, extension)
         lock = self._locks.setdefault(key, asyncio.Lock())
         async with lock:
@@ -50,7 +52,7 @@ class MediaCache:
                     if extension == "wav":
                         render_wav(key, seconds=seconds, target=target)
                         return
-                    source = load_image() or test_card(width, height, *fallback)
+                    source = load_image() or test_card(width, height, *fallback())
                     if extension == "mp4":
                         render_mp4(source, width=width, height=height, seconds=seconds, target=target)
                     else:

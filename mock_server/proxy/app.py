@@ -23,9 +23,9 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import Route
 
-from contracts.recorded import Exchange
-from contracts.report import curl
-from contracts.traffic import bearer_key
+from contracts.checks.report import curl
+from contracts.traffic.exchanges import Exchange
+from contracts.traffic.live import bearer_key
 from mock_server.net import is_loopback
 from mock_server.proxy.checker import Checker
 from mock_server.proxy.relay import RELAY_PATH, CallbackRelay

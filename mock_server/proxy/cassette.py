@@ -16,10 +16,10 @@ from datetime import UTC, datetime
 from pathlib import Path
 from urllib.parse import urlsplit
 
-from contracts.api import TASK_DETAILS_PATH
-from contracts.recorded import Exchange
-from contracts.report import REDACTED_KEY
-from contracts.traffic import bearer_key
+from contracts.checks.report import REDACTED_KEY
+from contracts.spec.names import TASK_DETAILS_PATH
+from contracts.traffic.exchanges import Exchange
+from contracts.traffic.live import bearer_key
 
 RESULTS_FOLDER = "results"  # read back by mock_server.services.replay
 SECRET_HEADERS = frozenset({"cookie", "set-cookie", "proxy-authorization", "x-mock-admin-token"})

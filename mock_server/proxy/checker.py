@@ -16,9 +16,9 @@ from typing import Any
 
 import httpx
 
-from contracts.recorded import Exchange
-from contracts.report import Failure
-from contracts.traffic import TrafficChecks
+from contracts.checks.report import Failure
+from contracts.traffic.exchanges import Exchange
+from contracts.traffic.live import TrafficChecks
 from mock_server.proxy.cassette import Cassettes
 
 MAX_PENDING = 10_000  # beyond this, exchanges are forwarded unchecked (counted, not hidden)

@@ -15,7 +15,7 @@ import httpx
 from starlette.requests import Request
 from starlette.responses import PlainTextResponse, Response
 
-from contracts.api import CREATE_TASK_PATH, SIGNATURE_HEADER, TIMESTAMP_HEADER
+from contracts.spec.names import CREATE_TASK_PATH, RECEIVER_TIMEOUT_SECONDS, SIGNATURE_HEADER, TIMESTAMP_HEADER
 from mock_server.proxy.checker import Checker
 
 RELAY_PATH = "/__relay__"
@@ -27,7 +27,7 @@ class CallbackRelay:
     def __init__(self, public_url: str) -> None:
         self.public_url = public_url.rstrip("/")
         self._targets: OrderedDict[str, str] = OrderedDict()
-        self._client = httpx.AsyncClient(timeout=15.0, follow_redirects=False)  # upstream's receiver timeout
+        self._client = httpx.AsyncClient(timeout=RECEIVER_TIMEOUT_SECONDS, follow_redirects=False)
 
     def rewrite(self, method: str, path: str, body: bytes) -> bytes:
         """createTask's body with callBackUrl swapped; anything else (or a body that is not a

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 
+from contracts.family.outputs import OutputSpec
 from mock_server.errors import INSUFFICIENT_CREDITS, ApiError
 from mock_server.sim.task import Task
 from mock_server.store.base import NotEnoughCredits, TaskStore
@@ -18,18 +19,16 @@ class Accounts:
         self._initial = initial_balance
         self._prices = prices
 
-    def price(self, resolution: str, duration: str, *, kind: str = "video",
-              page_credits: float | Mapping[str, float] | None = None) -> float:
-        """Credits for a task: the model page's `x-apikley-credits` (a number, or a table by
-        "resolution/duration"), else the settings' price table, else a default for its kind."""
-        key = f"{resolution}/{duration}"
-        if page_credits is None:
-            return self._prices.get(key, DEFAULT_CREDITS[kind])
-        if isinstance(page_credits, (int, float)):
+    def price(self, output: OutputSpec, *, page_credits: float | Mapping[str, float] | None = None) -> float:
+        """Credits for a task making `output`: the model page's `x-apikley-credits` (a number,
+        or a table by "resolution/duration"), else the settings' price table, else a default
+        for its kind."""
+        key = f"{output.resolution}/{output.duration}"
+        if isinstance(page_credits, int | float):
             return float(page_credits)
         if isinstance(page_credits, Mapping) and key in page_credits:
             return float(page_credits[key])
-        return self._prices.get(key, DEFAULT_CREDITS[kind])
+        return self._prices.get(key, DEFAULT_CREDITS[output.kind])
 
     def balance(self, api_key: str) -> float:
         stored = self._store.balance(api_key)
@@ -45,7 +44,7 @@ class Accounts:
         if cost > balance:
             raise ApiError(402, INSUFFICIENT_CREDITS.format(cost=cost, balance=balance))
 
-    def open_task(self, task: Task, *, end_ms: int, name: Callable[[int], str]) -> Task:
+    def open_task(self, task: Task, *, end_ms: int | None, name: Callable[[int], str]) -> Task:
         """Charge the task's credits and store it under the id `name` gives its number, at once
         (402 when the balance does not cover it: then nothing is charged nor stored)."""
         try:

@@ -1,18 +1,21 @@
 """Admission: what may refuse a call, and which outcome a caller asked for, in one place.
 
-Before a body is read: maintenance (for operations that document 455), a call scenario from
-the `X-Mock-Scenario` header or the key's queue, and the rate limit. Once a createTask body
-is valid: a prompt marker, switched-off features, and the task outcome asked for by header,
-marker or queue (a queued task outcome belongs to the next task actually created).
+Before a body is read (`admit`): maintenance (for operations that document 455), a call
+scenario from the `X-Mock-Scenario` header or the key's queue, and the rate limit. Once a
+createTask body is valid (`admit_task`): a prompt marker, switched-off features, the callback
+URL, and the task outcome asked for by header, marker or queue (a queued task outcome belongs
+to the next task actually created, one the balance covers).
 """
 
 from __future__ import annotations
 
 import functools
 from collections.abc import Mapping
+from typing import Any
 from urllib.parse import urlsplit
 
-from contracts.api import CREATE_TASK, GET_TASK_DETAILS
+from contracts.family.outputs import OutputSpec
+from contracts.spec.names import CREATE_TASK, GET_TASK_DETAILS
 from mock_server.errors import (
     CALLBACK_PRIVATE,
     CREATE_RATE_LIMITED,
@@ -24,6 +27,7 @@ from mock_server.errors import (
     ApiError,
 )
 from mock_server.net import is_internal_address
+from mock_server.services.accounts import Accounts
 from mock_server.services.shared import SharedState
 from mock_server.sim import scenarios
 from mock_server.sim.clock import VirtualClock
@@ -32,6 +36,7 @@ from mock_server.sim.ratelimit import Rate, retry_after
 from mock_server.store.base import TaskStore
 
 MAINTENANCE_CODE = 455
+DEFAULT_OUTCOME = Outcome()
 
 
 @functools.lru_cache(maxsize=4096)
@@ -46,10 +51,11 @@ def internal_host(url: str) -> str | None:
 
 
 class Admission:
-    def __init__(self, *, store: TaskStore, shared: SharedState, clock: VirtualClock,
+    def __init__(self, *, store: TaskStore, shared: SharedState, clock: VirtualClock, accounts: Accounts,
                  documented: Mapping[str, frozenset[int]], create_rate: Rate | None, query_rate: Rate | None,
                  callback_allow_hosts: tuple[str, ...] = ()) -> None:
         self._store = store
+        self._accounts = accounts
         self._shared = shared
         self._clock = clock
         self._documented = documented
@@ -92,24 +98,23 @@ class Admission:
                            http_status=429, headers=headers)
         raise ApiError(429, QUERY_RATE_LIMITED.format(count=rate.count, seconds=seconds), headers=headers)
 
-    def task_outcome(self, asked: Outcome | None, prompt: object) -> Outcome | None:
-        """The outcome a valid createTask asked for by header or prompt marker; a marker naming
-        a call outcome refuses the call."""
-        marked = scenarios.from_prompt(prompt)
-        if marked is None:
-            return asked
-        if marked.is_call_outcome:
+    def admit_task(self, api_key: str, body: Mapping[str, Any], output: OutputSpec, *, cost: float,
+                   asked: Outcome | None) -> Outcome:
+        """A valid createTask let in, or refused: a prompt marker naming a call outcome, a
+        switched-off feature (505), a callBackUrl on an internal address (422), a balance that
+        cannot cover `cost` once an outcome is queued (402, before the queued one is taken).
+        Returns the task's outcome: asked for by header, else by marker, else queued, else success."""
+        marked = scenarios.from_prompt(body.get("input", {}).get("prompt"))
+        if marked is not None and marked.is_call_outcome:
             raise marked.error(rate_limit_status=429)
-        return asked or marked.outcome()
-
-    def take_queued_outcome(self, api_key: str) -> Outcome | None:
-        """The key's next queued task outcome: taken only once a task is being created."""
-        queued = self._queued(api_key, CREATE_TASK, call=False)
-        return queued.outcome() if queued is not None else None
-
-    @property
-    def anything_queued(self) -> bool:
-        return bool(self._shared.queued)
+        self._check_features({"model": body["model"], "resolution": output.resolution, "duration": output.duration})
+        self._check_callback_url(body.get("callBackUrl"))
+        outcome = asked or (marked.outcome() if marked is not None else None)
+        if outcome is None and self._shared.queued:  # a queued outcome is only taken by a task the balance covers
+            self._accounts.check(api_key, cost)
+            queued = self._queued(api_key, CREATE_TASK, call=False)
+            outcome = queued.outcome() if queued is not None else None
+        return outcome or DEFAULT_OUTCOME
 
     def _queued(self, api_key: str, operation_id: str, *, call: bool) -> scenarios.Scenario | None:
         if not self._shared.queued:  # the hot path when nothing is queued
@@ -117,13 +122,13 @@ class Admission:
         text = self._store.pop_scenario(api_key, operation_id, call=call)
         return scenarios.parse(text, "queued scenario") if text is not None else None
 
-    def check_callback_url(self, url: object) -> None:
+    def _check_callback_url(self, url: object) -> None:
         """422 for a callBackUrl on an internal address (private, link-local ...) not allowed."""
         host = internal_host(url) if isinstance(url, str) else None
         if host is not None and host not in self._callback_allowed:
             raise ApiError(422, CALLBACK_PRIVATE.format(host=host))
 
-    def check_features(self, values: Mapping[str, str]) -> None:
+    def _check_features(self, values: Mapping[str, str]) -> None:
         """505 when a requested `field=value` is switched off."""
         disabled = self._shared.toggles.disabled_features
         if disabled:

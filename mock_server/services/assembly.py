@@ -18,8 +18,8 @@ from pathlib import Path
 
 import httpx
 
-from contracts.catalogue import ModelCatalogue
-from contracts.spec import operations
+from contracts.family.catalogue import ModelCatalogue
+from contracts.spec.document import operations
 from mock_server.delivery.callbacks import CallbackDispatcher, CallbackPolicy
 from mock_server.media.cache import MediaCache
 from mock_server.services.accounts import Accounts
@@ -110,7 +110,7 @@ class Services:
             data_dir = Path(owned.enter_context(tempfile.TemporaryDirectory(prefix="apikley-mock-")))
         timelines = Timelines(settings.seed)
         accounts = Accounts(store, initial_balance=settings.initial_balance, prices=settings.prices)
-        admission = Admission(store=store, shared=shared, clock=clock,
+        admission = Admission(store=store, shared=shared, clock=clock, accounts=accounts,
                               documented={op.operation_id: op.statuses for op in operations()},
                               create_rate=Rate.parse(settings.create_rate_limit),
                               query_rate=Rate.parse(settings.query_rate_limit),
@@ -147,6 +147,8 @@ class Services:
     def reset(self, api_key: str | None = None) -> None:
         """Forget everything, or one key's tasks, balance, queue, limits, deliveries and journals."""
         self._store.clear(api_key)
+        if api_key is None:
+            self.tasks.forget_outputs()
         self.shared.refresh()
 
     def close(self) -> None:

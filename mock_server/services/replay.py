@@ -17,8 +17,8 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
-from contracts.api import TASK_DETAILS_PATH
-from contracts.recorded import load_exchanges
+from contracts.spec.names import TASK_DETAILS_PATH
+from contracts.traffic.exchanges import load_exchanges
 
 REPLAY_PREFIX = "/replay/"
 RESULTS_FOLDER = "results"
@@ -33,7 +33,7 @@ class ReplayBook:
 
     @classmethod
     def load(cls, folder: Path) -> ReplayBook:
-        """Raises `contracts.recorded.RecordingError` for a folder with no cassettes."""
+        """Raises `contracts.traffic.recorded.RecordingError` for a folder with no cassettes."""
         book = cls(folder)
         for exchange in load_exchanges(folder):
             parts = urlsplit(exchange.url)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 from collections.abc import AsyncIterator
 
 from mock_server.delivery.callbacks import CallbackDispatcher
@@ -18,6 +19,7 @@ from mock_server.sim.clock import VirtualClock
 from mock_server.store.base import TaskStore
 
 TICK_SECONDS = 0.02
+LOG = logging.getLogger("apikley_mock.scheduler")
 
 
 class Scheduler:
@@ -43,7 +45,10 @@ class Scheduler:
 
         async def loop() -> None:
             while True:
-                self.tick()
+                try:
+                    self.tick()
+                except Exception:  # a store that hiccups (Redis restarting, SQLite locked): said, and tried again
+                    LOG.exception("scheduler tick failed; the next tick runs in %g s", self._every)
                 await asyncio.sleep(self._every)
 
         ticker = asyncio.create_task(loop())

@@ -13,9 +13,9 @@ from typing import Any
 
 import orjson
 
-from contracts.catalogue import ModelCatalogue
-from contracts.lifecycle import TERMINAL
-from contracts.outputs import output_for
+from contracts.family.catalogue import ModelCatalogue
+from contracts.family.outputs import Outputs
+from contracts.spec.lifecycle import TERMINAL
 from mock_server.errors import RECORD_NOT_FOUND, TASK_ENDED, ApiError
 from mock_server.services.accounts import Accounts
 from mock_server.services.admission import Admission
@@ -30,7 +30,6 @@ from mock_server.sim.task import Task
 from mock_server.sim.timelines import Timelines
 from mock_server.store.base import TaskStore
 
-DEFAULT_OUTCOME = Outcome()
 GC_FREEZE_EVERY = 1000
 
 
@@ -45,40 +44,35 @@ class TaskService:
         self._admission = admission
         self._settlement = settlement
         self.catalogue = catalogue
+        self._outputs = Outputs()
         self._record_ttl_ms = record_ttl_seconds * 1000
         self._replay = replay
         self._created = 0
 
     def create_task(self, api_key: str, body: dict[str, Any], *, origin: str,
                     outcome: Outcome | None = None) -> dict[str, Any]:
-        given = body.get("input", {})
-        outcome = self._admission.task_outcome(outcome, given.get("prompt"))
+        """Price the task, admit it, then charge and store it in one step."""
         page = self.catalogue.page(body["model"])
-        output = output_for(page, given)
-        resolution, duration = output.resolution, output.duration
-        self._admission.check_features({"model": page.model_id, "resolution": resolution, "duration": duration})
-        self._admission.check_callback_url(body.get("callBackUrl"))
-        cost = self._accounts.price(resolution, duration, kind=output.kind, page_credits=page.credits)
+        output = self._outputs(page, body.get("input", {}))
+        cost = self._accounts.price(output, page_credits=page.credits)
         self._settlement.settle()  # refunds due by now count towards the balance
-        if self._admission.anything_queued:  # a queued outcome is only taken by a task the balance covers
-            self._accounts.check(api_key, cost)
-        outcome = outcome or self._admission.take_queued_outcome(api_key) or DEFAULT_OUTCOME
+        outcome = self._admission.admit_task(api_key, body, output, cost=cost, asked=outcome)
         now = self._clock.now_ms()
-        draft = Task("", api_key, body["model"], orjson.dumps(body).decode(), resolution, duration,
-                     body.get("callBackUrl"), now, origin, cost, outcome, output.extension)
-        name = functools.partial(task_id, vendor=page.vendor)
-        while True:  # a hex id can only repeat one stored before a restart: take the next
-            try:
-                task = self._accounts.open_task(draft, end_ms=earliest_end_ms(now, outcome), name=name)
-                break
-            except KeyError:
-                continue
+        draft = Task("", api_key, body["model"], orjson.dumps(body).decode(), body.get("callBackUrl") or None,
+                     now, origin, cost, outcome, output)
+        task = self._accounts.open_task(draft, end_ms=self._watch_from(draft),
+                                        name=functools.partial(task_id, vendor=page.vendor))
         self._created += 1
         if self._created % GC_FREEZE_EVERY == 0:
             # Stored tasks live until reset; freezing them keeps full GC passes (and the p99
             # latency they cause) from growing with the store.
             gc.freeze()
         return {"taskId": task.task_id}
+
+    @staticmethod
+    def _watch_from(task: Task) -> int | None:
+        """When settlement should first look at the task: never, when its end has nothing to do."""
+        return earliest_end_ms(task.created_ms, task.outcome) if task.needs_settling else None
 
     def get_task_details(self, api_key: str, task_id: str, origin: str = "") -> dict[str, Any]:
         if self._replay is not None and (recorded := self._replay.record(task_id, self._clock.now_ms(), origin)):
@@ -107,7 +101,15 @@ class TaskService:
         return self._store.count()
 
     def is_settled(self, task: Task) -> bool:
-        return self._store.is_settled(task.task_id)
+        """Its end applied: by settlement, or (a task whose end has nothing to do) by the clock."""
+        if task.needs_settling:
+            return self._store.is_settled(task.task_id)
+        end = self.timeline(task).end
+        return end is not None and end.at_ms <= self._clock.now_ms()
+
+    def forget_outputs(self) -> None:
+        """Drop the outputs worked out per request shape (a reset)."""
+        self._outputs.clear()
 
     def record(self, task: Task) -> dict[str, Any]:
         """The task's record now, as Get Task Details would answer it."""
@@ -118,7 +120,7 @@ class TaskService:
         if self.timeline(task).at(self._clock.now_ms()).state in TERMINAL:
             raise ApiError(422, TASK_ENDED.format(task_id=task_id))
         changed = task._replace(outcome=outcome)
-        self._store.update(changed, end_ms=earliest_end_ms(changed.created_ms, outcome))
+        self._store.update(changed, end_ms=self._watch_from(changed))
         self._settlement.settle()
         return changed
 

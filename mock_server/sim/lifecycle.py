@@ -10,7 +10,7 @@ import hashlib
 from dataclasses import dataclass
 from typing import NamedTuple
 
-from contracts.lifecycle import TERMINAL, TRANSITIONS
+from contracts.spec.lifecycle import TERMINAL, TRANSITIONS
 
 # Which state may follow which is the contract's (names from the spec's TaskState enum).
 PROGRESS = tuple(state for state in TRANSITIONS if TRANSITIONS[state])
@@ -57,6 +57,11 @@ class Outcome:
             raise ValueError("callback delay must be >= 0")
         if (self.forced_state is None) != (self.forced_at_ms is None):
             raise ValueError("a forced state needs its instant, and the other way round")
+
+    @property
+    def may_fail(self) -> bool:
+        """Whether the task can end in `fail` (and so be refunded)."""
+        return self.state == "fail" or self.forced_state == "fail"
 
 
 class Stage(NamedTuple):

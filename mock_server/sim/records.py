@@ -10,14 +10,15 @@ from typing import Any
 
 import orjson
 
-from contracts.lifecycle import TERMINAL
+from contracts.spec.lifecycle import TERMINAL
+from contracts.spec.names import callback_envelope
 from mock_server.sim.lifecycle import Timeline
 from mock_server.sim.task import Task
 from mock_server.urls import result_url
 
 
 def result_urls(task: Task) -> list[str]:
-    return [result_url(task.origin, task.task_id, task.output)]
+    return [result_url(task.origin, task.task_id, task.output.extension)]
 
 
 def task_record(task: Task, timeline: Timeline, now_ms: int) -> dict[str, Any]:
@@ -43,19 +44,13 @@ def task_record(task: Task, timeline: Timeline, now_ms: int) -> dict[str, Any]:
     }
 
 
-CALLBACK_SUCCESS_MSG = "Playground task completed successfully."
-CALLBACK_FAIL_MSG = "Playground task failed."
-
-
 def callback_payload(task: Task, timeline: Timeline, *, remained_credits: float) -> dict[str, Any]:
     """The callback body for an ended task: a Get Task Details answer plus credit fields."""
     end = timeline.end
     if end is None:
         raise ValueError(f"task {task.task_id} has not ended")
     record = task_record(task, timeline, end.at_ms)
-    succeeded = end.state == "success"
-    record["consumeCredits"] = task.credits if succeeded else 0
+    record["consumeCredits"] = task.credits if end.state == "success" else 0
     record["remainedCredits"] = remained_credits
-    return {"code": 200 if succeeded else 501,
-            "msg": CALLBACK_SUCCESS_MSG if succeeded else CALLBACK_FAIL_MSG,
-            "data": record}
+    code, msg = callback_envelope(end.state)
+    return {"code": code, "msg": msg, "data": record}

@@ -13,7 +13,7 @@ import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
 
-from contracts.lifecycle import TRANSITIONS
+from contracts.spec.lifecycle import TRANSITIONS
 from mock_server.errors import ApiError
 from mock_server.sim.lifecycle import Outcome
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import NamedTuple
 
+from contracts.family.outputs import OutputSpec
 from mock_server.sim.lifecycle import Outcome
 
 
@@ -15,11 +16,15 @@ class Task(NamedTuple):
     api_key: str
     model: str
     param: str  # the createTask body as sent, as a JSON string
-    resolution: str
-    duration: str
     callback_url: str | None
     created_ms: int
     origin: str  # base URL the task was created through: its result URLs point there
     credits: float
     outcome: Outcome
-    output: str = "mp4"  # the result file's extension (mp4, png, jpeg, webp, wav): its model's output
+    output: OutputSpec  # what it makes (kind, size, length, format), decided at createTask
+
+    @property
+    def needs_settling(self) -> bool:
+        """Whether its end has work to do: a callback to hand off, or credits to refund. Other
+        tasks end by the clock alone."""
+        return bool(self.callback_url) or self.outcome.may_fail

@@ -24,7 +24,7 @@ class Timelines:
         if cached is not None and (cached[0] is task or cached[0] == task):
             return cached[1]
         timeline = plan_timeline(task_id=task.task_id, created_ms=task.created_ms,
-                                 resolution=task.resolution, duration=task.duration,
+                                 resolution=task.output.resolution, duration=task.output.duration,
                                  seed=self._seed, outcome=task.outcome)
         if len(self._entries) >= self._size:
             self._entries.popitem(last=False)  # O(1); deleting a dict's first key is not

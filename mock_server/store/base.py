@@ -59,14 +59,15 @@ class TaskStore(Protocol):
     requests: RequestLog
 
     # -- tasks --------------------------------------------------------------------------------
-    def create(self, task: Task, *, end_ms: int, initial_balance: float,
+    def create(self, task: Task, *, end_ms: int | None, initial_balance: float,
                name: Callable[[int], str] | None = None) -> Task:
-        """Charge `task.credits` and store the task, watched from `end_ms`, at once; returns it.
+        """Charge `task.credits` and store the task, watched from `end_ms` (None: its end needs
+        no settling), at once; returns it.
         With `name`, its id is `name(n)` for the next id number n (`next_number` of its
         creation time). NotEnoughCredits (nothing changed) or KeyError (id taken)."""
         ...
 
-    def update(self, task: Task, *, end_ms: int) -> None: ...
+    def update(self, task: Task, *, end_ms: int | None) -> None: ...
 
     def get(self, task_id: str) -> Task | None: ...
 

@@ -10,7 +10,7 @@ if credits > balance then return {'poor', string.format('%.17g', balance)} end
 local left = string.format('%.17g', balance - credits)
 redis.call('HSET', KEYS[2], ARGV[3], left)
 redis.call('HSET', KEYS[1], ARGV[1], ARGV[2])
-redis.call('ZADD', KEYS[3], ARGV[6], ARGV[1])
+if ARGV[6] ~= '' then redis.call('ZADD', KEYS[3], ARGV[6], ARGV[1]) end
 redis.call('ZADD', KEYS[4], ARGV[7], ARGV[1])
 return {'ok', left}
 """

@@ -55,14 +55,14 @@ class RedisTaskStore:
         return self._scripts[script](keys=keys, args=args)
 
     # -- tasks --------------------------------------------------------------------------------
-    def create(self, task: Task, *, end_ms: int, initial_balance: float,
+    def create(self, task: Task, *, end_ms: int | None, initial_balance: float,
                name: Callable[[int], str] | None = None) -> Task:
         while True:
             if name is not None:  # a number is never handed out twice, even if this create is refused
                 task = task._replace(task_id=name(self.next_number(task.created_ms)))
             answer = self._run("CREATE", [TASKS, BALANCES, ENDS, P + "by-key:" + task.api_key],
                                [task.task_id, json.dumps(task_row(task)), task.api_key, repr(task.credits),
-                                repr(initial_balance), end_ms, task.created_ms])
+                                repr(initial_balance), "" if end_ms is None else end_ms, task.created_ms])
             if answer[0] != "exists":
                 break
             if name is None:
@@ -71,11 +71,13 @@ class RedisTaskStore:
             raise NotEnoughCredits(float(answer[1]))
         return task
 
-    def update(self, task: Task, *, end_ms: int) -> None:
+    def update(self, task: Task, *, end_ms: int | None) -> None:
         if not self._redis.hexists(TASKS, task.task_id):
             raise KeyError(task.task_id)
-        self._redis.pipeline().hset(TASKS, task.task_id, json.dumps(task_row(task))).zadd(
-            ENDS, {task.task_id: end_ms}).execute()
+        pipe = self._redis.pipeline().hset(TASKS, task.task_id, json.dumps(task_row(task)))
+        if end_ms is not None:
+            pipe.zadd(ENDS, {task.task_id: end_ms})
+        pipe.execute()
 
     def get(self, task_id: str) -> Task | None:
         row = self._redis.hget(TASKS, task_id)

@@ -15,6 +15,7 @@ from pathlib import Path
 from mock_server.sim.ids import id_number
 from mock_server.sim.task import Task
 from mock_server.store.base import NotEnoughCredits, StoreError
+from mock_server.store.rows import COLUMNS as ROW_COLUMNS
 from mock_server.store.rows import OUTCOME, row_task, task_row
 from mock_server.store.sqlite_queues import SCHEMA as QUEUES_SCHEMA
 from mock_server.store.sqlite_queues import SqliteQueues, connect
@@ -33,8 +34,7 @@ CREATE TABLE IF NOT EXISTS balances (api_key TEXT PRIMARY KEY, balance REAL NOT 
 CREATE TABLE IF NOT EXISTS meta (name TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS control (name TEXT PRIMARY KEY, value TEXT NOT NULL);
 """
-COLUMNS = ("task_id, api_key, model, param, resolution, duration, callback_url, created_ms, origin, credits, "
-           "outcome, output")
+COLUMNS = ", ".join(ROW_COLUMNS)
 
 
 class SqliteTaskStore(SqliteQueues):
@@ -57,7 +57,7 @@ class SqliteTaskStore(SqliteQueues):
                 db.execute("INSERT INTO meta VALUES ('id_number', ?)", (str(max(last, self.load_clock() or 0)),))
 
     # -- tasks --------------------------------------------------------------------------------
-    def create(self, task: Task, *, end_ms: int, initial_balance: float,
+    def create(self, task: Task, *, end_ms: int | None, initial_balance: float,
                name: Callable[[int], str] | None = None) -> Task:
         with self._write() as db:
             row = db.execute("SELECT balance FROM balances WHERE api_key = ?", (task.api_key,)).fetchone()
@@ -79,7 +79,7 @@ class SqliteTaskStore(SqliteQueues):
             self._set_balance(db, task.api_key, balance - task.credits)
             return task
 
-    def update(self, task: Task, *, end_ms: int) -> None:
+    def update(self, task: Task, *, end_ms: int | None) -> None:
         cursor = self._execute("UPDATE tasks SET outcome = ?, end_ms = ? WHERE task_id = ?",
                                (task_row(task)[OUTCOME], end_ms, task.task_id))
         if cursor.rowcount == 0:

@@ -7,11 +7,13 @@ mock read this URL without the network?": its own uploads, or files under `files
 
 from __future__ import annotations
 
+import contextlib
 import errno
+import fcntl
 import os
 import tempfile
 import threading
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
@@ -39,6 +41,7 @@ from mock_server.urls import FILES_PREFIX
 MAX_SEGMENT_BYTES = 255
 MAX_PATH_BYTES = 1024
 PARTIAL_PREFIX = ".partial-"
+QUOTA_FILE = ".quota"  # bytes stored, at the area's root (no upload can be named there)
 
 
 def safe_parts(upload_path: str, file_name: str) -> list[str]:
@@ -77,14 +80,34 @@ class UploadStore:
         self.max_file_bytes = max_file_bytes
         self.max_total_bytes = max_total_bytes
         self._lock = threading.Lock()
-        for leftover in self.root.rglob(PARTIAL_PREFIX + "*"):  # from a process killed mid-write
-            leftover.unlink(missing_ok=True)
-        # Bytes stored, counted once here and kept up to date (no directory walk per upload).
-        self._used = sum(path.stat().st_size for path in self.root.rglob("*") if path.is_file())
+        with self._quota() as used:
+            for leftover in self.root.rglob(PARTIAL_PREFIX + "*"):  # from a process killed mid-write
+                leftover.unlink(missing_ok=True)
+            # Counted here, then kept up to date by every process sharing the area (no walk per upload).
+            used[0] = sum(path.stat().st_size for path in self.root.rglob("*")
+                          if path.is_file() and path.parent != self.root)
 
     @property
     def used_bytes(self) -> int:
-        return self._used
+        with self._quota() as used:
+            return used[0]
+
+    @contextlib.contextmanager
+    def _quota(self) -> Iterator[list[int]]:
+        """The bytes stored, as `[count]`, with the area locked: workers sharing a data
+        directory share its quota. A changed count is written back when the block ends."""
+        with self._lock, open(self.root / QUOTA_FILE, "a+", encoding="ascii") as handle:
+            fcntl.flock(handle, fcntl.LOCK_EX)  # released when the file closes
+            handle.seek(0)
+            text = handle.read().strip()
+            before = int(text) if text.isdigit() else 0
+            used = [before]
+            yield used
+            if used[0] != before:
+                handle.seek(0)
+                handle.truncate()
+                handle.write(str(used[0]))
+                handle.flush()
 
     def save(self, upload_path: str, file_name: str, data: bytes) -> str:
         """Store `data` (the same name overwrites, as upstream); returns its relative path.
@@ -92,20 +115,21 @@ class UploadStore:
         self.check_size(data)
         parts = safe_parts(upload_path, file_name)
         target = self.root.joinpath(*parts)
-        with self._lock:
-            try:
-                self._write(target, parts, data)
-            except OSError as exc:
-                raise storage_error(exc) from exc
+        try:
+            with self._quota() as used:
+                used[0] += self._write(target, parts, data, used[0])
+        except OSError as exc:
+            raise storage_error(exc) from exc
         return "/".join(parts)
 
-    def _write(self, target: Path, parts: list[str], data: bytes) -> None:
+    def _write(self, target: Path, parts: list[str], data: bytes, used: int) -> int:
+        """Write the file; returns how the bytes stored changed."""
         if target.is_symlink():
             raise ApiError(400, PATH_ESCAPES)
         if target.is_dir():
             raise ApiError(400, NAME_IS_A_FOLDER.format(name=parts[-1]))
         replaced = target.stat().st_size if target.is_file() else 0
-        if self._used - replaced + len(data) > self.max_total_bytes:
+        if used - replaced + len(data) > self.max_total_bytes:
             raise ApiError(500, STORAGE_FULL.format(limit=self.max_total_bytes))
         created = self._make_folders(parts[:-1])
         partial = None
@@ -122,7 +146,7 @@ class UploadStore:
             for folder in reversed(created):
                 folder.rmdir()
             raise
-        self._used += len(data) - replaced
+        return len(data) - replaced
 
     def _make_folders(self, segments: list[str]) -> list[Path]:
         """Create the folders of `segments` one by one; returns those it created (for undo)."""
@@ -153,9 +177,9 @@ class UploadStore:
                 return None
             if self._clock.now_ms() / 1000 - target.stat().st_mtime <= self._ttl:
                 return target
-            with self._lock:  # expired uploads are deleted, as upstream
+            with self._quota() as used:  # expired uploads are deleted, as upstream
                 if target.is_file():
-                    self._used -= target.stat().st_size
+                    used[0] -= target.stat().st_size
                     target.unlink()
         except (ApiError, OSError):
             return None

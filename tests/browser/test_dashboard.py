@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Browser, Page, expect
 
-from contracts.models import seed_page
-from contracts.outputs import output_for
+from contracts.family.outputs import output_for
+from contracts.family.pages import seed_page
 from tests.browser.conftest import create_task, dashboard
 from tests.conftest import API_KEY, EPOCH_MS, Receiver, RunningMock, control_for, start_mock
 
@@ -208,7 +208,7 @@ def test_screenshots_of_the_dashboard_and_a_task_page(signed_mock: RunningMock, 
 
 
 def test_other_models_results_preview_as_an_image_and_audio(tmp_path: Path, page: Page) -> None:
-    from contracts.catalogue import ModelCatalogue
+    from contracts.family.catalogue import ModelCatalogue
     from tests.mock_server.test_models import EXAMPLES, IMAGE_MODEL, audio_page
 
     specs = (str(EXAMPLES), str(audio_page(tmp_path)))

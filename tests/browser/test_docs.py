@@ -7,7 +7,7 @@ from urllib.parse import urlsplit
 
 from playwright.sync_api import Page, Route, expect
 
-from contracts.spec import operations
+from contracts.spec.document import operations
 from mock_server.net import is_loopback
 from tests.conftest import API_KEY, RunningMock, control_for
 

@@ -16,10 +16,10 @@ import httpx
 import pytest
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from contracts.api import CREATE_TASK
+from contracts.checks.report import Report
 from contracts.engine import RunOptions, run_contract
-from contracts.report import Report
-from contracts.run import MockClock
+from contracts.run.state import MockClock
+from contracts.spec.names import CREATE_TASK
 from mock_server import Settings, ThreadedServer, create_app
 from mock_server.sim import scenarios
 

@@ -12,8 +12,8 @@ from typing import Any
 from hypothesis import given, settings
 from starlette.types import Scope
 
-from contracts.catalogue import ModelCatalogue
-from contracts.report import Report
+from contracts.checks.report import Report
+from contracts.family.catalogue import ModelCatalogue
 from mock_server import Settings, ThreadedServer, create_app
 from tests.contracts.test_engine import KEY, breaking, failed_checks, run_against
 

@@ -61,7 +61,7 @@ def tampered(har: Path, tmp_path: Path, change: str) -> Path:
 def test_a_wrong_type_is_caught(recordings: tuple[Path, Path], tmp_path: Path) -> None:
     done = validate(str(tampered(recordings[0], tmp_path, "type")))
     assert done.returncode == 1
-    assert "recorded_conformance" in done.stdout and "reproduce: curl" in done.stdout
+    assert "conforms_to_spec" in done.stdout and "reproduce: curl" in done.stdout
 
 
 def test_undocumented_fields_only_fail_strictly(recordings: tuple[Path, Path], tmp_path: Path) -> None:

@@ -8,9 +8,9 @@ from typing import Any
 from hypothesis import HealthCheck, given, settings
 
 from contracts import strategies
-from contracts.lifecycle import TERMINAL
-from contracts.spec import schema
-from contracts.validators import RequestInvalid, compile_schema, request_validators
+from contracts.spec.document import schema
+from contracts.spec.lifecycle import TERMINAL
+from contracts.spec.validators import RequestInvalid, compile_schema, request_validators
 
 FAST = settings(max_examples=40, deadline=None, suppress_health_check=list(HealthCheck))
 RECORD = compile_schema(schema("TaskRecord"))

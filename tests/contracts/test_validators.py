@@ -12,9 +12,9 @@ from hypothesis import strategies as st
 from openapi_core.testing import MockRequest
 from schemathesis import GenerationMode
 
-from contracts.conformance import openapi
-from contracts.spec import load_spec
-from contracts.validators import RequestInvalid, as_json_schema, request_validators
+from contracts.spec.conformance import openapi
+from contracts.spec.document import load_spec
+from contracts.spec.validators import RequestInvalid, as_json_schema, request_validators
 
 CREATE = "bytedance-v1-pro-fast-image-to-video"
 SCHEMA = schemathesis.openapi.from_dict(load_spec(), config=schemathesis.Config())

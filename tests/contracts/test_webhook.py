@@ -13,8 +13,8 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from contracts.api import sign_callback as signature
-from contracts.serving import ThreadedServer
+from contracts.run.serving import ThreadedServer
+from contracts.spec.names import sign_callback as signature
 from contracts.webhook import check_webhook, sample_payloads
 
 KEY = "handler-key"

@@ -15,7 +15,7 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response, StreamingResponse
 from starlette.routing import Route
 
-from contracts.serving import ThreadedServer
+from contracts.run.serving import ThreadedServer
 from tests.conftest import RunningMock, start_mock, valid_body
 from tests.mock_server.test_files import png
 

@@ -13,7 +13,7 @@ import httpx
 import pytest
 from openapi_schema_validator import OAS30Validator, oas30_format_checker
 
-from contracts.spec import schema
+from contracts.spec.document import schema
 from mock_server import Settings, ThreadedServer, create_app
 from mock_server.testing import MockControl
 from tests.conftest import API_KEY, EPOCH_MS, Receiver, RunningMock, control_for, start_mock, valid_body

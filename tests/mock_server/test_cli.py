@@ -10,24 +10,17 @@ from collections.abc import Iterator
 import httpx
 import pytest
 
+from mock_server.testing import MockProcess
+
 BANNER_LINES = 7  # see mock_server.cli.banner
 
 
 @pytest.fixture
 def served() -> Iterator[tuple[str, list[str]]]:
-    process = subprocess.Popen(
-        [sys.executable, "-m", "mock_server", "serve", "--port", "0", "--speed", "0",
-         "--api-key", "cli-key", "--log-level", "warning"],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    try:
-        assert process.stdout is not None
-        lines = [process.stdout.readline() for _ in range(BANNER_LINES)]
-        match = re.search(r"listening on (http://127\.0\.0\.1:\d+)", lines[0])
-        assert match, lines
-        yield match.group(1), lines
-    finally:
-        process.terminate()
-        process.wait(timeout=10)
+    with MockProcess("--port", "0", "--speed", "0", "--api-key", "cli-key", "--log-level", "warning") as mock:
+        lines = mock.output().splitlines()[:BANNER_LINES]
+        assert re.search(r"listening on (http://127\.0\.0\.1:\d+)", lines[0]), lines
+        yield mock.base_url, lines
 
 
 def test_serve_prints_url_key_and_a_working_curl_line(served: tuple[str, list[str]]) -> None:
@@ -85,15 +78,11 @@ def test_every_setting_flag_reaches_the_settings(tmp_path: object) -> None:
 
 
 def test_access_log_prints_one_line_per_request() -> None:
-    process = subprocess.Popen(
-        [sys.executable, "-m", "mock_server", "serve", "--port", "0", "--speed", "0", "--api-key", "cli-key",
-         "--log-level", "warning", "--access-log", "--public-url", "https://apikley-mock.test"],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    try:
-        assert process.stdout is not None
-        banner = [process.stdout.readline() for _ in range(BANNER_LINES + 1)]
+    with MockProcess("--port", "0", "--speed", "0", "--api-key", "cli-key", "--log-level", "warning",
+                     "--access-log", "--public-url", "https://apikley-mock.test") as mock:
+        banner = mock.output().splitlines()[:BANNER_LINES + 1]
         assert "start with https://apikley-mock.test" in banner[1]
-        base_url = re.search(r"listening on (\S+)", banner[0]).group(1)  # type: ignore[union-attr]
+        base_url = mock.base_url
         auth = {"Authorization": "Bearer cli-key"}
         created = httpx.post(f"{base_url}/api/v1/jobs/createTask", headers=auth, timeout=10, json={
             "model": "bytedance/v1-pro-fast-image-to-video",
@@ -101,10 +90,7 @@ def test_access_log_prints_one_line_per_request() -> None:
         task_id = created["data"]["taskId"]
         httpx.get(f"{base_url}/api/v1/jobs/recordInfo", params={"taskId": task_id}, headers=auth, timeout=10)
         httpx.get(f"{base_url}/api/v1/chat/credit", timeout=10)  # no key: 401 in the envelope, HTTP 200
-        lines = [process.stdout.readline().strip() for _ in range(3)]
-    finally:
-        process.terminate()
-        process.wait(timeout=10)
+    lines = [line for line in mock.output().splitlines() if line.startswith(("GET /api", "POST /api"))]
     pattern = r"^{} {} code={} status={} \d+\.\d\dms task={}$"
     assert re.match(pattern.format("POST", "/api/v1/jobs/createTask", 200, 200, task_id), lines[0]), lines
     assert re.match(pattern.format("GET", "/api/v1/jobs/recordInfo", 200, 200, task_id), lines[1]), lines
@@ -120,4 +106,6 @@ def test_binding_beyond_loopback_warns_what_is_exposed() -> None:
     assert exposure_warning(Settings(host="::1")) is None
     warning = exposure_warning(Settings(host="0.0.0.0"))
     assert warning is not None and "listening on 0.0.0.0" in warning and "loopback clients only" in warning
-    assert "--admin-token as a Bearer token" in str(exposure_warning(Settings(host="0.0.0.0", admin_token="t")))
+    with_token = str(exposure_warning(Settings(host="0.0.0.0", admin_token="t")))
+    assert "to clients presenting --admin-token as the X-Mock-Admin-Token header" in with_token
+    assert "Bearer" not in with_token  # the header the control API reads, not the API's

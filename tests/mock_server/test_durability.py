@@ -8,14 +8,8 @@ callback is tracked to its final result and resumed after a restart.
 from __future__ import annotations
 
 import asyncio
-import os
-import signal
 import sqlite3
-import subprocess
-import sys
 import threading
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 
 import httpx
@@ -24,8 +18,9 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 
-from contracts.serving import ThreadedServer
-from tests.conftest import API_KEY, free_port, valid_body
+from contracts.run.serving import ThreadedServer
+from mock_server.testing import MockProcess
+from tests.conftest import API_KEY, valid_body
 
 AUTH = {"Authorization": f"Bearer {API_KEY}"}
 
@@ -49,34 +44,16 @@ class HangingReceiver:
         return JSONResponse({"ok": True})
 
 
-@contextmanager
-def serving(db: Path, port: int) -> Iterator[tuple[subprocess.Popen[bytes], str]]:
-    process = subprocess.Popen([sys.executable, "-m", "mock_server", "serve", "--port", str(port), "--db", str(db),
-                                "--speed", "0", "--api-key", API_KEY, "--log-level", "warning"],
-                               stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
-    try:
-        assert process.stdout is not None
-        banner = process.stdout.readline().decode()  # printed once the app is built
-        assert "listening on" in banner, banner
-        base = f"http://127.0.0.1:{port}"
-        for _ in range(500):  # bounded readiness wait
-            try:
-                httpx.get(f"{base}/__mock__/health", timeout=1)
-                break
-            except httpx.HTTPError:
-                threading.Event().wait(0.01)
-        yield process, base
-    finally:
-        if process.poll() is None:
-            process.terminate()
-        process.wait(timeout=10)
+def serving(db: Path) -> MockProcess:
+    return MockProcess("--port", "0", "--db", str(db), "--speed", "0", "--api-key", API_KEY, "--log-level", "warning")
 
 
 def test_a_callback_in_flight_at_a_kill_is_delivered_after_the_restart(tmp_path: Path) -> None:
     receiver = HangingReceiver()
     db = tmp_path / "mock.db"
     with ThreadedServer(Starlette(routes=[Route("/hook", receiver.hook, methods=["POST"])])) as hooks:
-        with serving(db, free_port()) as (process, base):
+        with serving(db) as process:
+            base = process.base_url
             task_id = httpx.post(f"{base}/api/v1/jobs/createTask", headers=AUTH,
                                  json=valid_body() | {"callBackUrl": f"{hooks.base_url}/hook"}).json()["data"]["taskId"]
             unsent = httpx.post(f"{base}/api/v1/jobs/createTask", headers=AUTH,
@@ -84,12 +61,12 @@ def test_a_callback_in_flight_at_a_kill_is_delivered_after_the_restart(tmp_path:
             httpx.post(f"{base}/__mock__/clock/advance", json={"seconds": 600})  # both end; one delivery starts
             assert receiver.arrived.wait(timeout=10)
             clock = httpx.get(f"{base}/__mock__/clock").json()["data"]["now"]
-            os.kill(process.pid, signal.SIGKILL)
-            process.wait(timeout=10)
+            process.kill9()
         receiver.release.set()
         with sqlite3.connect(db) as connection:
             assert connection.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
-        with serving(db, free_port()) as (_, base):
+        with serving(db) as restarted:
+            base = restarted.base_url
             assert httpx.get(f"{base}/__mock__/clock").json()["data"]["now"] >= clock  # resumed, not reset
             for known in (task_id, unsent):
                 record = httpx.get(f"{base}/api/v1/jobs/recordInfo", params={"taskId": known}, headers=AUTH).json()
@@ -99,6 +76,7 @@ def test_a_callback_in_flight_at_a_kill_is_delivered_after_the_restart(tmp_path:
             assert receiver.delivered == [task_id]
             journal = httpx.get(f"{base}/__mock__/callbacks", params={"taskId": task_id}).json()["data"]
             assert [entry["result"] for entry in journal] == ["delivered"]
-        with serving(db, free_port()) as (_, base):  # delivered: never sent again
+        with serving(db) as again:  # delivered: never sent again
+            base = again.base_url
             httpx.post(f"{base}/__mock__/callbacks/flush", timeout=30)
             assert receiver.delivered == [task_id]

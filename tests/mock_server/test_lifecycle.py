@@ -5,8 +5,8 @@ from __future__ import annotations
 from hypothesis import given
 from hypothesis import strategies as st
 
-from contracts.lifecycle import TERMINAL, TRANSITIONS
-from contracts.spec import operation
+from contracts.spec.document import operation
+from contracts.spec.lifecycle import TERMINAL, TRANSITIONS
 from mock_server.sim.lifecycle import PROGRESS, Outcome, plan_timeline
 
 INPUT = operation("bytedance-v1-pro-fast-image-to-video").definition[

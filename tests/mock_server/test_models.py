@@ -160,7 +160,7 @@ def test_the_served_spec_shows_every_model(family: RunningMock) -> None:
 
 
 def test_with_the_seed_alone_the_served_spec_is_the_bundled_one(mock: RunningMock) -> None:
-    from contracts.spec import load_spec
+    from contracts.spec.document import load_spec
 
     served = mock.client.get("/openapi.json").json()
     assert served["paths"] == load_spec()["paths"]
@@ -194,7 +194,7 @@ def bad_pages(tmp: Path) -> dict[str, tuple[Path, str]]:
 
 
 def test_bad_pages_stop_start_up_with_the_file_and_the_problem(tmp_path: Path) -> None:
-    from contracts.models import ModelPageError
+    from contracts.family.pages import ModelPageError
     from mock_server import Settings, create_app
 
     for path, message in bad_pages(tmp_path).values():

@@ -23,10 +23,10 @@ from starlette.responses import HTMLResponse, JSONResponse, Response
 from starlette.routing import Route
 
 from contracts.cli import main as contract_main
-from contracts.recorded import load_exchanges
+from contracts.traffic.exchanges import load_exchanges
 from mock_server import Settings, ThreadedServer, create_app
 from mock_server.proxy.app import FINDINGS_PATH, ProxySettings, create_proxy_app
-from mock_server.testing import MockControl
+from mock_server.testing import MockControl, MockProcess
 from tests.conftest import Receiver, RunningMock, free_port, start_mock, valid_body
 
 CREATE = "/api/v1/jobs/createTask"
@@ -103,8 +103,8 @@ def test_a_session_through_the_proxy_is_forwarded_checked_clean_and_recorded(
     assert proxy.client.get(DETAILS, params={"taskId": task_id}).json() == direct  # unchanged
     found = wait_checked(proxy)
     assert found["failures"] == []
-    assert found["passed"]["conforms_to_spec"] >= 8 and found["passed"]["lifecycle_transition"] >= 4
-    assert found["passed"]["record"] >= 5 and found["unchecked"] == 0
+    assert found["passed"]["conforms_to_spec"] >= 8 and found["passed"]["transitions"] >= 4
+    assert found["passed"]["record_fields"] >= 5 and found["unchecked"] == 0
     files = sorted((tmp_path / "cassettes").glob("*.json"))
     assert [f.name.split("-", 1)[1] for f in files[:2]] == ["createTask.json", "recordInfo.json"]
     assert contract_main(["validate", str(tmp_path / "cassettes")]) == 0
@@ -141,8 +141,8 @@ class Broken:
 
 
 @pytest.mark.parametrize(("rule", "finding"), [
-    ("resultJson-object", "record"),
-    ("state-backwards", "lifecycle_transition"),
+    ("resultJson-object", "record_fields"),
+    ("state-backwards", "transitions"),
     ("html-page", "upstream_html"),
 ])
 def test_an_upstream_breaking_one_rule_yields_that_finding_and_the_app_gets_its_answer(
@@ -217,7 +217,7 @@ def test_the_api_key_appears_in_no_cassette_log_or_report(
         session(proxy, upstream)
         findings = json.dumps(wait_checked(proxy))
         proxy.server.stop()  # the report files are written on exit
-    assert "lifecycle_transition" in findings and "$APIKLEY_API_KEY" in findings
+    assert "transitions" in findings and "$APIKLEY_API_KEY" in findings
     written = [path.read_text() for path in (tmp_path / "cassettes").glob("*.json")]
     assert len(written) >= 7 and all("$APIKLEY_API_KEY" in text for text in written)
     output = capfd.readouterr()
@@ -263,23 +263,14 @@ def wait_recorded(proxy: Proxy, folder: Path) -> Path:
 
 def test_the_proxy_command_forwards_and_writes_its_report_on_exit(upstream: RunningMock, tmp_path: Path) -> None:
     report = tmp_path / "findings.json"
-    process = subprocess.Popen(
-        [sys.executable, "-m", "mock_server", "proxy", "--upstream", upstream.base_url, "--port", "0",
-         "--report", str(report), "--record", str(tmp_path / "cassettes")],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    try:
-        assert process.stdout is not None
-        banner = process.stdout.readline()
-        base = re.search(r"listening on (http://127\.0\.0\.1:\d+) -> ", banner)
-        assert base, banner
-        answer = httpx.get(f"{base.group(1)}/api/v1/chat/credit", headers={"Authorization": f"Bearer {SECRET_KEY}"})
+    with MockProcess("--upstream", upstream.base_url, "--port", "0", "--report", str(report),
+                     "--record", str(tmp_path / "cassettes"), command="proxy") as proxy:
+        answer = httpx.get(f"{proxy.base_url}/api/v1/chat/credit", headers={"Authorization": f"Bearer {SECRET_KEY}"})
         assert answer.json()["code"] == 200 and answer.json()["data"] > 0
-    finally:
-        process.terminate()  # a graceful stop: every exchange checked, the report written
-        out, err = process.communicate(timeout=30)
+    # stopped gracefully: every exchange checked, the report written
     written = json.loads(report.read_text())
     assert written["ok"] is True and written["passed"]["conforms_to_spec"] == 1 and written["uncheckedExchanges"] == 0
-    assert SECRET_KEY not in out + err + report.read_text()
+    assert SECRET_KEY not in proxy.output() + report.read_text()
     assert len(list((tmp_path / "cassettes").glob("*-credit.json"))) == 1
 
 
@@ -297,4 +288,4 @@ def test_validate_finds_a_lifecycle_break_in_a_recording(upstream: RunningMock, 
         wait_checked(proxy)
     capsys.readouterr()
     assert contract_main(["validate", str(tmp_path / "cassettes")]) == 1  # offline, from the files alone
-    assert "lifecycle_transition" in capsys.readouterr().out
+    assert "transitions" in capsys.readouterr().out

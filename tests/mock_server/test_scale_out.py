@@ -14,10 +14,6 @@ import collections
 import concurrent.futures
 import contextlib
 import itertools
-import os
-import signal
-import subprocess
-import sys
 import threading
 import time
 from collections.abc import Iterator
@@ -29,7 +25,8 @@ import httpx
 import pytest
 
 from mock_server import ThreadedServer
-from tests.conftest import API_KEY, EPOCH_MS, free_port, valid_body
+from mock_server.testing import MockProcess
+from tests.conftest import API_KEY, EPOCH_MS, valid_body
 
 AUTH = {"Authorization": f"Bearer {API_KEY}"}
 CREATE, DETAILS = "/api/v1/jobs/createTask", "/api/v1/jobs/recordInfo"
@@ -37,21 +34,15 @@ START_SECONDS = 60
 
 
 @dataclass
-class Process:
-    popen: subprocess.Popen[bytes]
-    url: str
-
-
-@dataclass
 class Cluster:
     """Processes serving one state; `connection()` is a client on one of them, by turns."""
 
-    processes: list[Process]
+    processes: list[MockProcess]
     turns: Iterator[int] = field(default_factory=lambda: itertools.count())
 
     def connection(self) -> httpx.Client:
         process = self.processes[next(self.turns) % len(self.processes)]
-        return httpx.Client(base_url=process.url, headers=AUTH, timeout=30)
+        return httpx.Client(base_url=process.base_url, headers=AUTH, timeout=30)
 
     @contextlib.contextmanager
     def pinned(self) -> Iterator[list[httpx.Client]]:
@@ -63,7 +54,7 @@ class Cluster:
         held: dict[str, httpx.Client] = {}
         with contextlib.ExitStack() as close:
             for _ in range(25):  # batches of connections opened at once reach both workers
-                urls = [process.url for process in self.processes] * (1 if len(self.processes) > 1 else 8)
+                urls = [process.base_url for process in self.processes] * (1 if len(self.processes) > 1 else 8)
                 with concurrent.futures.ThreadPoolExecutor(max_workers=len(urls)) as pool:
                     for client, name in pool.map(open_one, urls):
                         close.callback(client.close)
@@ -84,60 +75,22 @@ class Cluster:
             return answer.json()["data"]
 
 
-def serve(port: int, *flags: str) -> subprocess.Popen[bytes]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("APIKLEY_MOCK_")}
-    return subprocess.Popen([sys.executable, "-m", "mock_server", "serve", "--port", str(port), "--speed", "0",
-                             "--epoch-ms", str(EPOCH_MS), "--api-key", API_KEY, "--log-level", "warning",
-                             "--lease-seconds", "1", *flags],
-                            env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-
-
-def wait_ready(url: str, popen: subprocess.Popen[bytes], *, processes: int = 1) -> None:
-    """Until `processes` distinct processes answer on `url` (workers start one by one)."""
-    seen: set[str] = set()
-    deadline = time.monotonic() + START_SECONDS
-    while time.monotonic() < deadline and popen.poll() is None:
-        try:
-            with httpx.Client(base_url=url, timeout=2) as client:
-                seen.add(client.get("/__mock__/health").json()["data"]["process"])
-        except httpx.HTTPError:
-            pass
-        if len(seen) >= processes:
-            return
-        time.sleep(0.05)  # waiting for processes to start, not for virtual time
-    raise AssertionError(f"{url}: {len(seen)} of {processes} processes ready (exit {popen.poll()})")
+def serve(*flags: str) -> MockProcess:
+    return MockProcess("--port", "0", "--speed", "0", "--epoch-ms", str(EPOCH_MS), "--api-key", API_KEY,
+                       "--log-level", "warning", "--lease-seconds", "1", *flags)
 
 
 @pytest.fixture(params=["workers", pytest.param("replicas", marks=pytest.mark.redis)])
 def cluster(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Cluster]:
-    started: list[subprocess.Popen[bytes]] = []
-    try:
+    with contextlib.ExitStack() as started:
         if request.param == "workers":
-            port = free_port()
-            popen = serve(port, "--workers", "2", "--db", str(tmp_path / "state.db"))
-            started.append(popen)
-            url = f"http://127.0.0.1:{port}"
-            wait_ready(url, popen, processes=2)
-            yield Cluster([Process(popen, url)])
+            workers = serve("--workers", "2", "--db", str(tmp_path / "state.db"))
+            started.callback(workers.stop)
+            yield Cluster([workers.start(processes=2, timeout=START_SECONDS)])
         else:
             store = request.getfixturevalue("redis_url")
-            processes = []
-            for _ in range(2):
-                port = free_port()
-                popen = serve(port, "--store", store)
-                started.append(popen)
-                processes.append(Process(popen, f"http://127.0.0.1:{port}"))
-                wait_ready(processes[-1].url, popen)
-            yield Cluster(processes)
-    finally:
-        for popen in started:
-            if popen.poll() is None:
-                popen.send_signal(signal.SIGINT)
-        for popen in started:
-            try:
-                popen.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                popen.kill()
+            replicas = [started.enter_context(serve("--store", store)) for _ in range(2)]
+            yield Cluster(replicas)
 
 
 def by_process(cluster: Cluster, ask: Any) -> dict[str, list[Any]]:
@@ -259,14 +212,8 @@ def test_each_callback_is_delivered_exactly_once(cluster: Cluster) -> None:
 def test_a_replica_killed_with_kill_9_loses_no_task_and_another_sends_its_callbacks(redis_url: str) -> None:
     receiver = Receiver()
     receiver.hold.set()
-    replicas: list[subprocess.Popen[bytes]] = []
-    try:
-        urls = []
-        for _ in range(2):
-            port = free_port()
-            replicas.append(serve(port, "--store", redis_url))
-            urls.append(f"http://127.0.0.1:{port}")
-            wait_ready(urls[-1], replicas[-1])
+    with serve("--store", redis_url) as doomed_process, serve("--store", redis_url) as survivor_process:
+        urls = [doomed_process.base_url, survivor_process.base_url]
         doomed, survivor = (httpx.Client(base_url=url, headers=AUTH, timeout=30) for url in urls)
         doomed_name, survivor_name = (client.get("/__mock__/health").json()["data"]["process"]
                                       for client in (doomed, survivor))
@@ -286,8 +233,7 @@ def test_a_replica_killed_with_kill_9_loses_no_task_and_another_sends_its_callba
                     break
                 time.sleep(0.05)  # the replicas' own tickers claim them (wall time)
             assert held, "the doomed replica never claimed a delivery"
-            os.kill(replicas[0].pid, signal.SIGKILL)
-            replicas[0].wait(timeout=10)
+            doomed_process.kill9()
             receiver.hold.clear()
             receiver.release.set()
             delivered_by: dict[str, str] = {}
@@ -302,8 +248,4 @@ def test_a_replica_killed_with_kill_9_loses_no_task_and_another_sends_its_callba
             found = survivor.get(DETAILS, params={"taskId": task_id}).json()["data"]
             assert found["taskId"] == task_id and found["createTime"] == record["createTime"]
             assert found["param"] == record["param"]
-    finally:
-        for popen in replicas:
-            if popen.poll() is None:
-                popen.kill()
-                popen.wait(timeout=10)
+

@@ -55,7 +55,7 @@ def test_bad_config_file_is_named(tmp_path: Path) -> None:
 
 
 def test_price_table_covers_every_resolution_and_duration_in_the_spec() -> None:
-    from contracts.spec import operation
+    from contracts.spec.document import operation
 
     fields = operation("bytedance-v1-pro-fast-image-to-video").definition["requestBody"][
         "content"]["application/json"]["schema"]["properties"]["input"]["properties"]

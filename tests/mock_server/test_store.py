@@ -9,11 +9,14 @@ from pathlib import Path
 import httpx
 import pytest
 
+from contracts.family.outputs import OutputSpec
 from mock_server import Settings, ThreadedServer, create_app
 from mock_server.sim.lifecycle import Outcome
 from mock_server.store import MemoryTaskStore, SqliteTaskStore, Task, TaskStore
 from mock_server.store.base import NotEnoughCredits
 from tests.conftest import API_KEY, valid_body
+
+VIDEO = OutputSpec("video", "mp4", 1280, 720, 5)
 
 
 @pytest.fixture(params=["memory", "sqlite", pytest.param("redis", marks=pytest.mark.redis)])
@@ -32,8 +35,8 @@ def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[TaskStore]
 
 
 def task(number: int, api_key: str = "k", outcome: Outcome | None = None, credits: float = 20.0) -> Task:
-    return Task(f"task_bytedance_{10**12 + number}", api_key, "m", '{"a": 1}', "720p", "5", None,
-                10**12 + number, "http://x", credits, outcome or Outcome())
+    return Task(f"task_bytedance_{10**12 + number}", api_key, "m", '{"a": 1}', None,
+                10**12 + number, "http://x", credits, outcome or Outcome(), VIDEO)
 
 
 def create(store: TaskStore, made: Task, end_ms: int = 0) -> Task:

@@ -16,6 +16,7 @@ from pathlib import Path
 
 import pytest
 
+from mock_server.store.uploads import QUOTA_FILE
 from tests.conftest import RunningMock, start_mock
 from tests.mock_server.test_files import png
 
@@ -43,7 +44,9 @@ def upload_bytes(mock: RunningMock) -> int:
 
 
 def stored_entries(root: Path) -> list[str]:
-    return sorted(str(path.relative_to(root)) for path in root.rglob("*") if "sources" not in path.parts)
+    """What the uploads left on disk (the area's own quota file aside)."""
+    return sorted(str(path.relative_to(root)) for path in root.rglob("*")
+                  if "sources" not in path.parts and path.name != QUOTA_FILE)
 
 
 @pytest.fixture

@@ -10,8 +10,8 @@ import pytest
 from openapi_schema_validator import OAS30Validator, oas30_format_checker
 from openapi_spec_validator import validate
 
-from contracts.lifecycle import TRANSITIONS
-from contracts.spec import dereference, load_spec, operation, operations, resolve_pointer, schema
+from contracts.spec.document import dereference, load_spec, operation, operations, resolve_pointer, schema
+from contracts.spec.lifecycle import TRANSITIONS
 
 CREATE = "bytedance-v1-pro-fast-image-to-video"
 SEED_PROMPT_START = "A cinematic close-up sequence of a single elegant ceramic coffee cup"

@@ -18,7 +18,7 @@ import jsonschema_rs
 from jsonschema.exceptions import ValidationError, best_match
 from openapi_schema_validator import OAS30Validator, oas30_format_checker
 
-from contracts.spec import JSON, Operation, operations
+from contracts.spec.document import JSON, Operation, operations
 
 _short = reprlib.Repr()
 _short.maxstring = 60

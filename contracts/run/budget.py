@@ -14,8 +14,8 @@ from typing import Any
 
 import httpx
 
-from contracts.api import CREATE_TASK
-from contracts.validators import request_validators
+from contracts.spec.names import CREATE_TASK
+from contracts.spec.validators import request_validators
 
 
 class BudgetExceeded(RuntimeError):

@@ -1,8 +1,7 @@
-"""Checks for this API, as plain functions in one registry, raising `CheckFailed`.
-
-Response checks run on every answer the contract run receives; probe checks send the
-requests that reveal one rule each (auth, validation, unknown task). Each names what it
-expected and what came back.
+"""Rules for every answer of the API, as plain functions in one registry, raising
+`CheckFailed`: the envelope, the status policy, conformance to the spec. They run on every
+answer a contract run receives, on every exchange through the proxy and in recordings, and
+(envelope, status policy) as schemathesis checks. Each names what it expected and what came back.
 """
 
 from __future__ import annotations
@@ -13,16 +12,9 @@ from typing import Any
 
 import httpx
 
-from contracts.api import API_PREFIX
-from contracts.conformance import response_problems
-
-
-class CheckFailed(AssertionError):
-    def __init__(self, expected: str, got: str) -> None:
-        super().__init__(f"expected {expected}; got {got}")
-        self.expected = expected
-        self.got = got
-
+from contracts.checks.verdicts import CheckFailed
+from contracts.spec.conformance import response_problems
+from contracts.spec.names import API_PREFIX
 
 ResponseCheck = Callable[[httpx.Response], None]
 RESPONSE_CHECKS: dict[str, ResponseCheck] = {}

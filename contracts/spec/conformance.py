@@ -14,7 +14,7 @@ from openapi_core import OpenAPI
 from openapi_core.templating.paths.exceptions import OperationNotFound, PathNotFound
 from openapi_core.testing import MockRequest, MockResponse
 
-from contracts.spec import load_spec
+from contracts.spec.document import load_spec
 
 
 @functools.cache

@@ -12,7 +12,7 @@ from rich.status import Status
 
 
 class PhaseProgress:
-    """A `contracts.run.Listener` that prints to `console`."""
+    """A `contracts.run.state.Listener` that prints to `console`."""
 
     def __init__(self, console: Console | None = None) -> None:
         self.console = console or Console(highlight=False, soft_wrap=True)

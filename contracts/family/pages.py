@@ -16,8 +16,8 @@ from typing import Any
 
 import yaml
 
-from contracts.api import CREATE_TASK_PATH
-from contracts.spec import JSON, Operation, load_spec, operation_at, spec_path
+from contracts.spec.document import JSON, Operation, load_spec, operation_at, spec_path
+from contracts.spec.names import CREATE_TASK_PATH
 
 OUTPUT_KINDS = ("video", "image", "audio")
 OUTPUT_EXTENSION = "x-apikley-output"
@@ -27,7 +27,7 @@ PAGE_SUFFIXES = (".json", ".yaml", ".yml")
 IMAGE_FIELDS = ("image_url", "first_frame_url", "image_urls", "input_urls", "reference_image_urls", "image")
 
 
-# The input fields that decide an output's shape (contracts.outputs): requests alike in these
+# The input fields that decide an output's shape (contracts.family.outputs): requests alike in these
 # make the same kind, size, length and format.
 SHAPE_FIELDS = ("resolution", "aspect_ratio", "ratio", "duration", "duration_seconds", "seconds", "length",
                 "output_format", "image_size", "size")
@@ -47,7 +47,7 @@ class ModelPage:
     output: str
     credits: float | Mapping[str, float] | None
     document: JSON  # the whole page, `$ref`s intact (what schemathesis generates from)
-    # What requests of each shape ask this model to make (contracts.outputs), worked out once.
+    # What requests of each shape ask this model to make (contracts.family.outputs), worked out once.
     shapes: dict[Any, Any] = field(default_factory=dict, compare=False, repr=False)
 
     @functools.cached_property
@@ -69,7 +69,7 @@ class ModelPage:
 
     @functools.cached_property
     def shape_fields(self) -> tuple[str, ...]:
-        """The input fields this page declares that decide an output's shape (contracts.outputs)."""
+        """The input fields this page declares that decide an output's shape (contracts.family.outputs)."""
         return tuple(name for name in SHAPE_FIELDS if name in self.input_fields)
 
     @functools.cached_property

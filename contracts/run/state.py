@@ -10,10 +10,11 @@ from typing import Any, Protocol
 
 import httpx
 
-from contracts.budget import BillableGuard
-from contracts.catalogue import ModelCatalogue
-from contracts.checks import RESPONSE_CHECKS, CheckFailed, is_api_call
-from contracts.report import Failure, Report, curl
+from contracts.checks.report import Report, curl
+from contracts.checks.responses import RESPONSE_CHECKS, is_api_call
+from contracts.checks.verdicts import Verdict, Verdicts
+from contracts.family.catalogue import ModelCatalogue
+from contracts.run.budget import BillableGuard
 
 Listener = Callable[[str, str, str], None]  # (event, check, detail)
 
@@ -23,7 +24,7 @@ class RunOptions:
     base_url: str
     api_key: str
     profile: str = "mock"  # "mock": everything; "real": nothing that spends more than the budget
-    max_billable: int | None = None  # default: 1 for real, 5 for mock
+    max_billable: int | None = None  # default: 1 for real, 25 for mock (billable_cap)
     hmac_key: str | None = None
     seed: int = 0
     callback_url: str | None = None  # a public receiver for the real service (not checked here)
@@ -79,7 +80,11 @@ class ContractRun:
                  listener: Listener | None = None, waiter: Waiter | None = None) -> None:
         self.options = options
         self.listener = listener or (lambda event, check, detail: None)
-        self.report = Report()
+        self.verdicts = Verdicts(
+            on_failure=lambda failure: self.listener("failed", failure.check,
+                                                     f"expected {failure.expected}; got {failure.got}"),
+            on_pass=lambda check: self.listener("passed", check, ""), once_per_place=True)
+        self.report: Report = self.verdicts.report
         self.catalogue = ModelCatalogue.load(options.model_specs)
         unknown = sorted(set(options.models) - set(self.catalogue.pages))
         if unknown:
@@ -93,7 +98,6 @@ class ContractRun:
         self.plain = httpx.Client(base_url=options.base_url, transport=transport, timeout=60)
         self.waiter: Waiter = waiter or (MockClock(self.plain) if options.profile == "mock" and
                                          MockClock.available(self.plain) else WallClock())
-        self._reported: set[tuple[str, str, str]] = set()
         self.mirrors_statuses = False  # learnt by probe_auth
 
     def api(self, method: str, path: str, *, key: str | None = "", **kwargs: Any) -> httpx.Response:
@@ -107,22 +111,13 @@ class ContractRun:
     def download(self, url: str) -> httpx.Response:
         return self.plain.get(url, follow_redirects=True)
 
-    def verify(self, check: str, test: Callable[..., object], *args: Any,
-               request: httpx.Request | None = None) -> bool:
-        """Run one check; record a pass, or a failure with a reproducer for `request`."""
-        try:
-            test(*args)
-        except CheckFailed as failure:
-            where = (request.method, request.url.path) if request is not None else ("", "")
-            if (check, *where) not in self._reported:  # one report per check and endpoint
-                self._reported.add((check, *where))
-                reproducer = curl(request, self.options.api_key) if request is not None else ""
-                self.report.failures.append(Failure(check, failure.expected, failure.got, reproducer))
-                self.listener("failed", check, f"expected {failure.expected}; got {failure.got}")
-            return False
-        self.report.passed[check] += 1
-        self.listener("passed", check, "")
-        return True
+    def verify(self, check: str, rule: Callable[..., object], *args: Any,
+               request: httpx.Request | None = None) -> Verdict:
+        """Run one rule through the run's verdicts: a pass counted, or a failure (once per
+        check and endpoint) with a reproducer for `request`."""
+        place = (request.method, request.url.path) if request is not None else ()
+        reproducer = (lambda: curl(request, self.options.api_key)) if request is not None else ""
+        return self.verdicts.check(check, rule, *args, reproducer=reproducer, place=place)
 
     def _check_response(self, response: httpx.Response) -> None:
         response.read()

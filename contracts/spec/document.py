@@ -22,10 +22,11 @@ JSON = dict[str, Any]
 
 def spec_path() -> Path:
     """The spec inside an installed wheel, else the repo's `openapi/` (editable checkout)."""
-    bundled = Path(__file__).parent / "openapi" / SPEC_FILE
+    package = Path(__file__).resolve().parents[1]  # contracts/
+    bundled = package / "openapi" / SPEC_FILE
     if bundled.is_file():
         return bundled
-    return Path(__file__).resolve().parents[1] / "openapi" / SPEC_FILE
+    return package.parent / "openapi" / SPEC_FILE
 
 
 @functools.cache

@@ -2,29 +2,16 @@
 
 from __future__ import annotations
 
-import json
 import threading
 import time
-from dataclasses import dataclass
-from typing import Any
 
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from contracts.serving import ThreadedServer
-
-WAIT_STEP_SECONDS = 0.02
-
-
-@dataclass(frozen=True)
-class Delivery:
-    headers: dict[str, str]
-    body: bytes
-
-    def json(self) -> Any:
-        return json.loads(self.body)
+from contracts.checks.callbacks import Delivery
+from contracts.run.serving import ThreadedServer
 
 
 class CallbackReceiver:
@@ -50,7 +37,7 @@ class CallbackReceiver:
         deadline = time.monotonic() + timeout_seconds
         with self._arrived:
             while True:
-                found = [d for d in self.deliveries if _task_of(d) == task_id]
+                found = [d for d in self.deliveries if d.task_id == task_id]
                 remaining = deadline - time.monotonic()
                 if found or remaining <= 0:
                     return found
@@ -62,11 +49,3 @@ class CallbackReceiver:
 
     def __exit__(self, *exc: object) -> None:
         self._server.stop()
-
-
-def _task_of(delivery: Delivery) -> str | None:
-    try:
-        data = delivery.json().get("data") or {}
-    except (ValueError, AttributeError):
-        return None
-    return data.get("taskId") if isinstance(data, dict) else None

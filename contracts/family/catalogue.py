@@ -9,10 +9,16 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
-from contracts.api import CREATE_TASK
-from contracts.models import ModelPage, load_pages
-from contracts.spec import JSON
-from contracts.validators import CompiledSchema, RequestInvalid, RequestValidator, compile_schema, request_validators
+from contracts.family.pages import ModelPage, load_pages
+from contracts.spec.document import JSON
+from contracts.spec.names import CREATE_TASK
+from contracts.spec.validators import (
+    CompiledSchema,
+    RequestInvalid,
+    RequestValidator,
+    compile_schema,
+    request_validators,
+)
 
 _short = reprlib.Repr()
 _short.maxstring = 60

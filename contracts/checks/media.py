@@ -6,8 +6,8 @@ from __future__ import annotations
 import io
 import wave
 
-from contracts.checks import CheckFailed
-from contracts.outputs import OutputSpec
+from contracts.checks.verdicts import CheckFailed
+from contracts.family.outputs import OutputSpec
 
 
 def media_rules(content_type: str, content: bytes, expected: OutputSpec) -> None:

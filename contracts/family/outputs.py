@@ -1,17 +1,26 @@
 """What a createTask asks a model to make, read from its input the same way for every model:
 the output kind (from the model page), frame size, duration, file format, and the field that
-carries the source image. Shared by the mock (what to render, how long to take, what to charge)
-and the contract run (what a result must be).
+carries the source image. Shared by the mock (decided once at createTask and kept with the
+task: what to render, how long to take, what to charge) and the contract run (what a result
+must be).
 """
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
-from contracts.models import IMAGE_FIELDS, ModelPage
+from contracts.family.pages import ModelPage
+
+# Input fields that carry the source image, in the order they are looked for.
+IMAGE_FIELDS = ("image_url", "first_frame_url", "image_urls", "input_urls", "reference_image_urls", "image")
+# The input fields that decide an output's shape: requests alike in these make the same kind,
+# size, length and format.
+SHAPE_FIELDS = ("resolution", "aspect_ratio", "ratio", "duration", "duration_seconds", "seconds", "length",
+                "output_format", "image_size", "size")
 
 VIDEO_DEFAULT_LINES = 720
 VIDEO_DEFAULT_SECONDS = 5
@@ -27,13 +36,15 @@ NAMED_IMAGE_SIZES = {"square_hd": (1024, 1024), "square": (512, 512), "portrait_
 
 @dataclass(frozen=True)
 class OutputSpec:
+    """What a task makes: decided once, at createTask, and kept with the task."""
+
     kind: str  # video | image | audio
     extension: str  # mp4 | png | jpeg | webp | wav
     width: int  # 0 for audio
     height: int
     seconds: int  # 0 for an image
-    resolution: str = ""  # `720p`: the short side, as the lifecycle and the price table name sizes
-    duration: str = ""  # the seconds, as a string (the price table's key)
+    resolution: str = field(default="", compare=False)  # `720p`: the short side, as lifecycles and prices name sizes
+    duration: str = field(default="", compare=False)  # the seconds, as a string (the price table's key)
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "resolution", f"{min(self.width, self.height)}p")
@@ -43,23 +54,56 @@ class OutputSpec:
     def media_type(self) -> str:
         return MEDIA_TYPES[self.extension]
 
+    def encode(self) -> str:
+        """As a store keeps it."""
+        return json.dumps([self.kind, self.extension, self.width, self.height, self.seconds])
 
-MAX_SHAPES = 1024  # per model: requests come in few shapes; a bound keeps odd clients cheap
+    @classmethod
+    def decode(cls, text: str) -> OutputSpec:
+        kind, extension, width, height, seconds = json.loads(text)
+        return cls(kind, extension, width, height, seconds)
 
 
 def output_for(page: ModelPage, given: Mapping[str, Any]) -> OutputSpec:
-    """What `given` (a createTask `input`) asks `page`'s model to make. On the createTask path:
-    worked out once per shape of request and model."""
-    shape = tuple([given.get(name) for name in page.shape_fields])
-    try:
-        found: OutputSpec | None = page.shapes.get(shape)
-    except TypeError:  # an unhashable value (say, a list): work it out without the cache
-        return shaped(page, {**page.input_defaults, **given})
-    if found is None:
-        if len(page.shapes) >= MAX_SHAPES:
-            page.shapes.clear()
-        found = page.shapes[shape] = shaped(page, {**page.input_defaults, **given})
-    return found
+    """What `given` (a createTask `input`) asks `page`'s model to make."""
+    return shaped(page, {**page.input_defaults, **given})
+
+
+MAX_SHAPES = 1024  # per model: requests come in few shapes; a bound keeps odd clients cheap
+MAX_SHAPE_VALUE = 64  # characters: a longer value is worked out each time, never kept as a key
+
+
+class Outputs:
+    """`output_for` worked out once per model and shape of request (the createTask hot path).
+    Keys hold only short values of the page's shape fields; `clear()` forgets everything."""
+
+    def __init__(self) -> None:
+        self._fields: dict[str, tuple[str, ...]] = {}
+        self._shapes: dict[str, dict[tuple[Any, ...], OutputSpec]] = {}
+
+    def __call__(self, page: ModelPage, given: Mapping[str, Any]) -> OutputSpec:
+        fields = self._fields.get(page.model_id)
+        if fields is None:
+            fields = self._fields[page.model_id] = tuple(name for name in SHAPE_FIELDS if name in page.input_fields)
+        shape = tuple([given.get(name) for name in fields])
+        if not all(_keyable(value) for value in shape):
+            return output_for(page, given)
+        shapes = self._shapes.setdefault(page.model_id, {})
+        found = shapes.get(shape)
+        if found is None:
+            if len(shapes) >= MAX_SHAPES:
+                shapes.clear()
+            found = shapes[shape] = output_for(page, given)
+        return found
+
+    def clear(self) -> None:
+        self._fields.clear()
+        self._shapes.clear()
+
+
+def _keyable(value: Any) -> bool:
+    return value is None or isinstance(value, bool | int | float) or (
+        isinstance(value, str) and len(value) <= MAX_SHAPE_VALUE)
 
 
 def shaped(page: ModelPage, values: Mapping[str, Any]) -> OutputSpec:
