@@ -25,6 +25,9 @@ KEY = "bench-key"
 BODY = json.dumps({"model": "bytedance/v1-pro-fast-image-to-video", "input": {
     "prompt": "A cup of coffee on a wooden table", "image_url": "https://example.com/cup.png",
     "resolution": "720p", "duration": "5"}, "callBackUrl": "http://127.0.0.1:9/hook"}).encode()
+# What a polling client sends (no callback): at the default speed its tasks end while the load
+# runs, and an end with nothing to do (no callback, no refund) must cost nothing.
+POLLED_BODY = json.dumps({k: v for k, v in json.loads(BODY).items() if k != "callBackUrl"}).encode()
 
 
 def lookup_cost(sizes: tuple[int, ...] = (10_000, 1_000_000), lookups: int = 50_000) -> list[str]:
@@ -113,6 +116,14 @@ def scale_section(body: bytes, config: Path) -> list[str]:
     return scale_out(KEY, body, config)
 
 
+def created_on(port: int, auth: dict[str, str]) -> str:
+    """A task made on the mock at `port`, for Get Task Details to read."""
+    request = urllib.request.Request(f"http://127.0.0.1:{port}{CREATE_TASK_PATH}", data=BODY,
+                                     headers={**auth, "Content-Type": "application/json"})
+    with urllib.request.urlopen(request) as answer:
+        return str(json.load(answer)["data"]["taskId"])
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(prog="python -m bench.run", description=__doc__.split("\n\n")[0])
     parser.add_argument("--only", choices=("throughput", "proxy", "workers"), help="run one section only")
@@ -120,7 +131,7 @@ def main() -> int:
     args = parser.parse_args()
     print(f"load: {'wrk' if shutil.which('wrk') else 'bench.load (python)'}; "
           f"{CONNECTIONS} connections, {SECONDS:g} s per round, median of {ROUNDS} alternating rounds, loopback")
-    bare_port, mock_port, family_port = free_port(), free_port(), free_port()
+    bare_port, mock_port, family_port, running_port = free_port(), free_port(), free_port(), free_port()
     auth = {"Authorization": f"Bearer {KEY}"}
     with tempfile.TemporaryDirectory() as scratch:
         config = Path(scratch) / "bench.toml"
@@ -135,16 +146,17 @@ def main() -> int:
         # picks the model's validator by the body's `model`.
         family_command = [*mock_command, "--model-spec", str(Path(__file__).parents[1] / "openapi" / "models")]
         family_command[family_command.index(str(mock_port))] = str(family_port)
+        # The default speed (15): tasks end during the load, as they do for a user of `make run`.
+        running_command = [*mock_command]
+        running_command[running_command.index(str(mock_port))] = str(running_port)
+        running_command[running_command.index("--speed") + 1] = "15"
         with server([sys.executable, "-m", "bench.bare_app", "--port", str(bare_port)],
                     f"http://127.0.0.1:{bare_port}/json") as bare_server, \
                 server(mock_command, f"http://127.0.0.1:{mock_port}/__mock__/health") as mock, \
-                server(family_command, f"http://127.0.0.1:{family_port}/__mock__/health") as family:
-            request = urllib.request.Request(
-                f"http://127.0.0.1:{mock_port}{CREATE_TASK_PATH}", data=BODY,
-                headers={**auth, "Content-Type": "application/json"})
-            with urllib.request.urlopen(request) as answer:
-                task_id = json.load(answer)["data"]["taskId"]
-            details = f"{TASK_DETAILS_PATH}?taskId={task_id}"
+                server(family_command, f"http://127.0.0.1:{family_port}/__mock__/health") as family, \
+                server(running_command, f"http://127.0.0.1:{running_port}/__mock__/health") as running:
+            details, running_details = (f"{TASK_DETAILS_PATH}?taskId={created_on(port, auth)}"
+                                        for port in (mock_port, running_port))
             if args.only == "proxy":
                 print("\n".join(proxy_overhead(mock, mock_port, details, auth)))
                 return 0
@@ -160,13 +172,17 @@ def main() -> int:
                                          {**auth, "Content-Type": "application/json"}, BODY),
                 "mock POST createTask (3 models)": (family, family_port, "POST", CREATE_TASK_PATH,
                                                     {**auth, "Content-Type": "application/json"}, BODY),
+                "mock POST createTask, speed 15": (running, running_port, "POST", CREATE_TASK_PATH,
+                                                   {**auth, "Content-Type": "application/json"}, POLLED_BODY),
+                "mock GET recordInfo, speed 15": (running, running_port, "GET", running_details, auth, b""),
             }, verbose=args.verbose)
             proxy_lines = [] if args.only == "throughput" else proxy_overhead(mock, mock_port, details, auth)
         scale_lines = [] if args.only == "throughput" else scale_section(BODY, config)
     bare = results.pop("bare Starlette GET /json")
     bare_post = results.pop("bare Starlette POST /json")
     print(describe("bare Starlette GET /json", bare, None))
-    for name in ("mock POST createTask", "mock GET recordInfo"):
+    for name in ("mock POST createTask", "mock GET recordInfo", "mock POST createTask, speed 15",
+                 "mock GET recordInfo, speed 15"):
         print(describe(name, results[name], bare))
     # The same HTTP work (a JSON body read and parsed) without the mock's: what is the mock's own.
     print(describe("bare Starlette POST /json", bare_post, None))

@@ -19,7 +19,7 @@ from mock_server.errors import ApiError
 from mock_server.http.access_log import AccessLog
 from mock_server.http.auth import KeyRing
 from mock_server.http.control import control_routes
-from mock_server.http.dispatch import OperationDispatch
+from mock_server.http.dispatch import DispatchingApp
 from mock_server.http.files import file_routes
 from mock_server.http.operations import api_routes
 from mock_server.http.pages import page_routes
@@ -61,11 +61,10 @@ def create_app(settings: Settings | None = None, *, clock: VirtualClock | None =
         async with services.lifespan():
             yield
 
-    middleware = [Middleware(OperationDispatch, routes=operations)]
-    if settings.access_log:
-        middleware.insert(0, Middleware(AccessLog))
-    app = Starlette(routes=routes, lifespan=lifespan, middleware=middleware,
-                    exception_handlers={HTTPException: routing, ApiError: refused, Exception: crashed})
+    middleware = [Middleware(AccessLog)] if settings.access_log else []
+    app = DispatchingApp(routes=routes, lifespan=lifespan, middleware=middleware, operations=operations,
+                         bypass=not middleware,
+                         exception_handlers={HTTPException: routing, ApiError: refused, Exception: crashed})
     gc.freeze()  # start-up objects (spec, validators) live forever: keep the GC off them
     app.state.services = services
     app.state.settings = settings

@@ -14,9 +14,9 @@ from pathlib import Path
 from contracts.family.pages import ModelPageError
 from contracts.spec.names import CREATE_TASK_PATH, TASK_DETAILS_PATH
 from contracts.traffic.exchanges import RecordingError
-from mock_server.errors import STATUS_POLICIES
 from mock_server.net import is_loopback
 from mock_server.settings import Settings, SettingsError, load_settings
+from mock_server.settings.table import add_flags, flag_values
 from mock_server.store.base import StoreError
 from mock_server.workers import run_workers, shared_settings
 
@@ -29,51 +29,7 @@ def parser() -> argparse.ArgumentParser:
     root = argparse.ArgumentParser(prog="apikley-mock", description=__doc__)
     commands = root.add_subparsers(dest="command", required=True)
     serve = commands.add_parser("serve", help="run the mock server")
-    serve.add_argument("--host", help="interface to bind (default 127.0.0.1; 0.0.0.0 exposes the mock)")
-    serve.add_argument("--port", type=int, help="port (default 8000; 0 picks a free one)")
-    serve.add_argument("--public-url", dest="public_url", metavar="URL",
-                       help="base of every URL the mock mints, e.g. https://apikley-mock.test "
-                            "(default: the base URL each client used)")
-    serve.add_argument("--access-log", dest="access_log", action="store_const", const=True, default=None,
-                       help="print one line per request: method, path, code, HTTP status, latency, task id")
-    serve.add_argument("--seed", type=int, help="seed for timings and outcomes (default 0)")
-    serve.add_argument("--speed", type=float,
-                       help="virtual seconds per wall second (default 15; 0 freezes the clock)")
-    serve.add_argument("--epoch-ms", type=int, dest="epoch_ms",
-                       help="virtual clock start, Unix ms (default: now)")
-    serve.add_argument("--api-key", action="append", dest="api_keys", metavar="KEY",
-                       help="accepted API key; repeat for several (default apikley-mock-key)")
-    serve.add_argument("--status-policy", choices=STATUS_POLICIES, dest="status_policy",
-                       help="upstream: errors as HTTP 200 (default); mirror: HTTP status = code")
-    serve.add_argument("--create-rate-limit", dest="create_rate_limit", metavar="N/SECONDS",
-                       help='createTask per key (default "20/10"; "off" disables)')
-    serve.add_argument("--query-rate-limit", dest="query_rate_limit", metavar="N/SECONDS",
-                       help='Get Task Details per key (default "10/1"; "off" disables)')
-    serve.add_argument("--maintenance", action="store_const", const=True, default=None,
-                       help="answer every API call with 455")
-    serve.add_argument("--disable-feature", action="append", dest="disabled_features",
-                       metavar="FIELD=VALUE", help="e.g. resolution=1080p: such tasks answer 505")
-    serve.add_argument("--webhook-hmac-key", dest="webhook_hmac_key", metavar="KEY",
-                       help="sign callbacks with this key")
-    serve.add_argument("--callback-allow-host", action="append", dest="callback_allow_hosts",
-                       metavar="HOST", help="a non-loopback host callbacks may reach")
-    serve.add_argument("--admin-token", dest="admin_token",
-                       help="lets non-loopback clients use the control API")
-    serve.add_argument("--db", help="SQLite file for tasks, balances and deliveries")
-    serve.add_argument("--workers", type=int, help="processes on one port sharing one state "
-                                                   "(default 1; more use SQLite: --db, or a temporary file)")
-    serve.add_argument("--store", metavar="redis://HOST:PORT/DB",
-                       help="keep the whole state in Redis: replicas on several machines act as one mock")
-    serve.add_argument("--lease-seconds", type=float, dest="lease_seconds",
-                       help="wall seconds before another process sends a dead one's callbacks (default 10)")
-    serve.add_argument("--data-dir", dest="data_dir",
-                       help="where uploads and rendered videos live (default: a temporary directory)")
-    serve.add_argument("--files-dir", dest="files_dir",
-                       help="a directory whose files file:// URLs and image_url may name")
-    serve.add_argument("--model-spec", action="append", dest="model_specs", metavar="PATH",
-                       help="a model page (OpenAPI, the seed's format) or a directory of them; repeatable")
-    serve.add_argument("--replay", metavar="DIR",
-                       help="serve back the tasks recorded by `apikley-mock proxy --record DIR`")
+    add_flags(serve)  # one per setting that has a flag: the Settings fields are the table
     serve.add_argument("--config", type=Path, help="TOML file with any of these settings")
     serve.add_argument("--log-level", default="info", help="uvicorn log level (default info)")
     proxy = commands.add_parser("proxy", help="a validating proxy in front of the real API: check and record")
@@ -113,15 +69,8 @@ def banner(settings: Settings, port: int) -> str:
     ])
 
 
-SETTING_FLAGS = ("host", "port", "public_url", "access_log", "model_specs", "seed", "speed", "epoch_ms",
-                 "api_keys", "status_policy", "create_rate_limit", "query_rate_limit", "maintenance",
-                 "disabled_features", "webhook_hmac_key", "callback_allow_hosts", "admin_token", "db",
-                 "data_dir", "files_dir", "replay", "workers", "store", "lease_seconds")
-
-
 def settings_from(args: argparse.Namespace) -> Settings:
-    return load_settings({name: getattr(args, name) for name in SETTING_FLAGS},
-                         config_file=args.config)
+    return load_settings(flag_values(args), config_file=args.config)
 
 
 def serve(args: argparse.Namespace) -> int:

@@ -60,3 +60,55 @@ def test_readme_schemathesis_recipe_runs_clean_against_the_defaults() -> None:
     cases = re.search(r"(\d+) generated, (\d+) passed", done.stdout)
     assert cases and cases.group(1) == cases.group(2) and int(cases.group(1)) > 500, done.stdout[-2000:]
     assert "Tested: 7" in done.stdout and "No issues found" in done.stdout
+
+
+def test_the_settings_table_is_the_settings_fields() -> None:
+    """The README's table is generated from the fields (python -m mock_server.settings.table),
+    so every setting appears, with its flag, env and TOML names and default."""
+    import dataclasses
+
+    from mock_server.settings import Settings
+    from mock_server.settings.table import markdown_table
+
+    text = README.read_text(encoding="utf-8")
+    block = re.search(r"<!-- settings:start[^>]*-->\n(.*?)<!-- settings:end -->", text, re.S)
+    assert block, "README lost its settings markers"
+    assert block.group(1) == markdown_table(), "regenerate: python -m mock_server.settings.table"
+    for item in dataclasses.fields(Settings):
+        assert f"/ `{item.name}` |" in block.group(1)
+
+
+def readme_command_lines() -> list[str]:
+    """Every `apikley-mock ...` and `apikley-contract ...` line of the README's sh blocks, with
+    its continuation lines joined and comments cut."""
+    text = README.read_text(encoding="utf-8")
+    lines: list[str] = []
+    for block in re.findall(r"```sh\n(.*?)```", text, re.S):
+        for line in block.splitlines():
+            line = line.split(" # ")[0].rstrip()
+            if line.startswith(("apikley-mock ", "apikley-contract ")):
+                lines.append(line)
+            elif lines and line.startswith(" ") and lines[-1] and line.strip().startswith("["):
+                lines[-1] += " " + line.strip()
+    return lines
+
+
+def test_every_cli_line_of_the_readme_is_one_the_cli_takes() -> None:
+    """Each documented flag exists on its command; lines without placeholders parse whole."""
+    import argparse
+    import shlex
+
+    from contracts.cli import parser as contract_parser
+    from mock_server.cli import parser as mock_parser
+
+    lines = readme_command_lines()
+    assert len(lines) >= 8, lines
+    for line in lines:
+        program, command, *rest = shlex.split(line)
+        root = mock_parser() if program == "apikley-mock" else contract_parser()
+        sub = next(action for action in root._actions if isinstance(action, argparse._SubParsersAction))
+        options = {flag for action in sub.choices[command]._actions for flag in action.option_strings}
+        documented = set(re.findall(r"(--[a-z][a-z-]*)", " ".join(rest)))
+        assert documented <= options, (line, documented - options)
+        if not re.search(r"[\[\]|]|\.\.\.", line):
+            root.parse_args([command, *rest])  # SystemExit (a usage error) fails the test

@@ -60,22 +60,32 @@ class Report:
                         + "".join(cases) + "</testsuite>\n", encoding="utf-8")
 
 
+CREDENTIAL_HEADERS = frozenset({"cookie", "proxy-authorization", "x-mock-admin-token", "x-api-key"})
+LEFT_OUT = frozenset({"host", "content-length", "accept-encoding", "connection", "user-agent", "accept"})
+
+
 def curl(request: httpx.Request, api_key: str | None = None) -> str:
-    """A copy-paste reproducer; the API key is replaced by an environment variable."""
-    parts = ["curl", "-sS", "-X", request.method, str(request.url)]
+    """A copy-paste reproducer that never carries a credential: the Bearer key is always
+    `$APIKLEY_API_KEY` (and `api_key` is replaced wherever else it appears), other credential
+    headers are left out; the URL and every value are quoted for the shell."""
+    def clean(text: str) -> str:
+        return text.replace(api_key, REDACTED_KEY) if api_key else text
+
+    parts = ["curl", "-sS", "-X", request.method, shlex.quote(clean(str(request.url)))]
     for name, value in request.headers.items():
-        if name.lower() in ("host", "content-length", "accept-encoding", "connection", "user-agent", "accept"):
+        lowered = name.lower()
+        if lowered in LEFT_OUT or lowered in CREDENTIAL_HEADERS:
             continue
-        if api_key and api_key in value:
-            value = value.replace(api_key, REDACTED_KEY)
-            parts += ["-H", f'"{name}: {value}"']
+        if lowered == "authorization":
+            scheme = value.split(" ", 1)[0] or "Bearer"
+            parts += ["-H", f'"{name}: {scheme} {REDACTED_KEY}"']  # double quotes: the shell expands it
             continue
-        parts += ["-H", shlex.quote(f"{name}: {value}")]
+        parts += ["-H", shlex.quote(f"{name}: {clean(value)}")]
     try:
         body = request.content
     except httpx.RequestNotRead:
         body = b""
     if body:
-        text = body.decode("utf-8", "replace")
+        text = clean(body.decode("utf-8", "replace"))
         parts += ["--data-raw", shlex.quote(text if len(text) < 2000 else text[:2000] + "...")]
     return " ".join(parts)

@@ -86,14 +86,17 @@ class Outputs:
         if fields is None:
             fields = self._fields[page.model_id] = tuple(name for name in SHAPE_FIELDS if name in page.input_fields)
         shape = tuple([given.get(name) for name in fields])
-        if not all(_keyable(value) for value in shape):
-            return output_for(page, given)
         shapes = self._shapes.setdefault(page.model_id, {})
-        found = shapes.get(shape)
+        try:
+            found = shapes.get(shape)
+        except TypeError:  # an unhashable value (a list): worked out each time
+            return output_for(page, given)
         if found is None:
-            if len(shapes) >= MAX_SHAPES:
-                shapes.clear()
-            found = shapes[shape] = output_for(page, given)
+            found = output_for(page, given)
+            if all(_keyable(value) for value in shape):  # only short values become keys
+                if len(shapes) >= MAX_SHAPES:
+                    shapes.clear()
+                shapes[shape] = found
         return found
 
     def clear(self) -> None:

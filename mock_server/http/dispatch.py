@@ -1,29 +1,38 @@
-"""The API's hot path in front of Starlette's router: an exact (method, path) lookup.
+"""The API's hot path in front of Starlette: an exact (method, path) lookup.
 
 Every operation stays a Starlette route too (for 404/405 with `Allow`, and for anything that
-lists routes); this only spares the API's own requests the router's scan and the
-exception middleware's wrapping of `send`, which on this path cost more than the work.
+lists routes); this only spares the API's own requests the middleware stack and the router's
+scan, which on this path cost more than the work. The operations need neither: their pipeline
+renders every error, an unexpected one included, itself.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable
+from typing import Any
 
+from starlette.applications import Starlette
 from starlette.routing import Route
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 
-class OperationDispatch:
-    def __init__(self, app: ASGIApp, routes: Iterable[Route]) -> None:
-        self.app = app
-        self.endpoints: dict[tuple[str, str], ASGIApp] = {
-            (method, route.path): route.endpoint for route in routes for method in route.methods or ()
-            if "{" not in route.path and method != "HEAD"
-        }
+def exact_routes(routes: Iterable[Route]) -> dict[tuple[str, str], ASGIApp]:
+    return {(method, route.path): route.endpoint for route in routes for method in route.methods or ()
+            if "{" not in route.path and method != "HEAD"}
+
+
+class DispatchingApp(Starlette):
+    """A Starlette app whose API operations are answered before its middleware stack (unless
+    middleware that must see every request, such as the access log, is configured)."""
+
+    def __init__(self, *args: Any, operations: Iterable[Route], bypass: bool = True, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.endpoints = exact_routes(operations) if bypass else {}
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        endpoint = self.endpoints.get((scope.get("method", ""), scope["path"])) if scope["type"] == "http" else None
-        if endpoint is None:
-            await self.app(scope, receive, send)
-        else:
-            await endpoint(scope, receive, send)
+        if scope["type"] == "http":
+            endpoint = self.endpoints.get((scope["method"], scope["path"]))
+            if endpoint is not None:
+                await endpoint(scope, receive, send)
+                return
+        await super().__call__(scope, receive, send)

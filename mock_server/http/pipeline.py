@@ -11,6 +11,7 @@ call and the renderer of its surface. Every answer is journaled per key.
 from __future__ import annotations
 
 import inspect
+import itertools
 import logging
 import time
 from collections.abc import Callable, Mapping
@@ -127,7 +128,7 @@ def check_request_size(scope: Scope) -> None:
     query = scope["query_string"]
     if query and (count := query.count(b"&") + 1) > MAX_QUERY_PARAMETERS:
         raise ApiError(422, QUERY_TOO_MANY.format(count=count, limit=MAX_QUERY_PARAMETERS))
-    size = sum(len(name) + len(value) for name, value in scope["headers"])
+    size = sum(map(len, itertools.chain.from_iterable(scope["headers"])))
     if size > MAX_HEADER_BYTES:
         raise ApiError(422, HEADERS_TOO_LARGE.format(size=size, limit=MAX_HEADER_BYTES))
 

@@ -13,6 +13,7 @@ from typing import Any, Protocol
 import orjson
 from starlette.datastructures import UploadFile
 from starlette.exceptions import HTTPException
+from starlette.formparsers import MultiPartException
 from starlette.requests import Request
 from starlette.types import Message, Receive, Scope
 
@@ -139,8 +140,9 @@ class MultipartReader:
 
         try:
             form = await Request(scope, replay).form(max_files=2, max_fields=MAX_FORM_FIELDS)
-        except HTTPException as exc:  # Starlette's parser: malformed, or too many parts
-            raise ApiError(422, MULTIPART_INVALID.format(reason=exc.detail)) from exc
+        except (HTTPException, MultiPartException) as exc:  # malformed, or too many parts
+            reason = exc.detail if isinstance(exc, HTTPException) else exc.message
+            raise ApiError(422, MULTIPART_INVALID.format(reason=reason)) from exc
         names = Counter(name for name, _ in form.multi_items())
         if repeated := [(name, count) for name, count in names.items() if count > 1]:
             raise ApiError(422, FORM_FIELD_REPEATED.format(name=repeated[0][0], count=repeated[0][1]))

@@ -147,8 +147,7 @@ class Services:
     def reset(self, api_key: str | None = None) -> None:
         """Forget everything, or one key's tasks, balance, queue, limits, deliveries and journals."""
         self._store.clear(api_key)
-        if api_key is None:
-            self.tasks.forget_outputs()
+        self.tasks.forget_caches()
         self.shared.refresh()
 
     def close(self) -> None:

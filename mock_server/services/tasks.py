@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import functools
 import gc
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import orjson
@@ -25,6 +25,7 @@ from mock_server.sim.clock import VirtualClock
 from mock_server.sim.ids import task_id
 from mock_server.sim.lifecycle import Outcome, earliest_end_ms
 from mock_server.sim.records import task_record
+from mock_server.sim.rendered import RenderedRecords
 from mock_server.sim.scenarios import forced
 from mock_server.sim.task import Task
 from mock_server.sim.timelines import Timelines
@@ -45,6 +46,7 @@ class TaskService:
         self._settlement = settlement
         self.catalogue = catalogue
         self._outputs = Outputs()
+        self._rendered = RenderedRecords()
         self._record_ttl_ms = record_ttl_seconds * 1000
         self._replay = replay
         self._created = 0
@@ -60,8 +62,7 @@ class TaskService:
         now = self._clock.now_ms()
         draft = Task("", api_key, body["model"], orjson.dumps(body).decode(), body.get("callBackUrl") or None,
                      now, origin, cost, outcome, output)
-        task = self._accounts.open_task(draft, end_ms=self._watch_from(draft),
-                                        name=functools.partial(task_id, vendor=page.vendor))
+        task = self._accounts.open_task(draft, end_ms=self._watch_from(draft), name=self._namer(page.vendor))
         self._created += 1
         if self._created % GC_FREEZE_EVERY == 0:
             # Stored tasks live until reset; freezing them keeps full GC passes (and the p99
@@ -69,16 +70,20 @@ class TaskService:
             gc.freeze()
         return {"taskId": task.task_id}
 
+    @functools.cache  # noqa: B019 -- one per vendor, for the service's life
+    def _namer(self, vendor: str) -> Callable[[int], str]:
+        return functools.partial(task_id, vendor=vendor)
+
     @staticmethod
     def _watch_from(task: Task) -> int | None:
         """When settlement should first look at the task: never, when its end has nothing to do."""
         return earliest_end_ms(task.created_ms, task.outcome) if task.needs_settling else None
 
-    def get_task_details(self, api_key: str, task_id: str, origin: str = "") -> dict[str, Any]:
+    def get_task_details(self, api_key: str, task_id: str, origin: str = "") -> dict[str, Any] | orjson.Fragment:
         if self._replay is not None and (recorded := self._replay.record(task_id, self._clock.now_ms(), origin)):
             return recorded
         task = self.owned_task(api_key, task_id)
-        return task_record(task, self.timeline(task), self._clock.now_ms())
+        return self._rendered(task, self.timeline(task), self._clock.now_ms())
 
     def owned_task(self, api_key: str | None, task_id: str) -> Task:
         """The task, if it exists for this key (any key when None) and its record has not
@@ -107,9 +112,11 @@ class TaskService:
         end = self.timeline(task).end
         return end is not None and end.at_ms <= self._clock.now_ms()
 
-    def forget_outputs(self) -> None:
-        """Drop the outputs worked out per request shape (a reset)."""
+    def forget_caches(self) -> None:
+        """Drop what was worked out from requests and tasks (a reset): outputs per request
+        shape, rendered records."""
         self._outputs.clear()
+        self._rendered.clear()
 
     def record(self, task: Task) -> dict[str, Any]:
         """The task's record now, as Get Task Details would answer it."""

@@ -19,8 +19,9 @@ FOLLOWING = {state: TRANSITIONS[state][0] for state in PROGRESS}  # the next sta
 # Virtual seconds at speed 1: fixed waiting and queuing, generation growing with the video.
 WAITING_SECONDS = 2.0
 QUEUING_SECONDS = 6.0
-GENERATING_BASE_SECONDS = 20.0
-GENERATING_PER_VIDEO_SECOND = 3.0
+# Chosen so that, jitter included, the seed model's tasks take 40-120 s as upstream's reportedly do.
+GENERATING_BASE_SECONDS = 28.5
+GENERATING_PER_VIDEO_SECOND = 2.8
 JITTER = 0.2  # each stage lasts within +-20% of its nominal time
 
 

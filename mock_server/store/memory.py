@@ -30,7 +30,7 @@ class MemoryTaskStore(MemoryQueues):
         with self._lock:
             while name is not None:  # numbered here: an id taken moves on to the next number
                 self._number = max(task.created_ms, self._number + 1)
-                task = task._replace(task_id=name(self._number))
+                task = Task(name(self._number), *task[1:])  # a quarter of _replace's cost
                 if task.task_id not in self._tasks:
                     break
             if task.task_id in self._tasks:
@@ -79,6 +79,8 @@ class MemoryTaskStore(MemoryQueues):
 
     # -- settlement ---------------------------------------------------------------------------
     def due_ends(self, now_ms: int, limit: int) -> list[str]:
+        if not self._ends or self._ends[0][0] > now_ms:  # the usual answer, without the lock
+            return []
         with self._lock:
             due: list[str] = []
             while self._ends and self._ends[0][0] <= now_ms and len(due) < limit:

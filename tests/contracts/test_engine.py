@@ -280,3 +280,34 @@ def test_billable_calls_count_only_what_the_server_accepted() -> None:
     assert "create_task" in failed_checks(broke)
     fine = run_against(mock_app(), schemathesis=False)
     assert (fine.billable_calls, fine.billable_sent) == (1, 1)
+
+
+def edge_page_on(path: str, app: ASGIApp, *, after: int = 0) -> ASGIApp:
+    """The app, but calls to `path` past the first `after` get an edge proxy's HTML 502."""
+    seen = [0]
+
+    async def wrapped(scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and scope["path"].endswith(path):
+            seen[0] += 1
+            if seen[0] > after:
+                page = b"<html><body><h1>502 Bad Gateway</h1></body></html>"
+                await send({"type": "http.response.start", "status": 502,
+                            "headers": [(b"content-type", b"text/html"), (b"content-length", b"%d" % len(page))]})
+                await send({"type": "http.response.body", "body": page})
+                return
+        await app(scope, receive, send)
+
+    return wrapped
+
+
+@pytest.mark.parametrize(("path", "after", "check"), [
+    ("/recordInfo", 1, "record_found"),  # the second poll meets the edge's page
+    ("/createTask", 6, "create_task"),  # past the auth and validation probes: the task's own create
+    ("/chat/credit", 0, "api_key"),  # the very first call
+])
+def test_an_answer_that_is_not_json_is_a_failure_not_a_traceback(path: str, after: int, check: str) -> None:
+    """Regression: an edge's HTML 502 where the run reads JSON raised out of run_contract."""
+    report = run_against(edge_page_on(path, mock_app(), after=after), schemathesis=False)
+    assert check in failed_checks(report)
+    failure = next(f for f in report.failures if f.check == check)
+    assert "502" in failure.got and failure.reproducer.startswith("curl ")

@@ -237,3 +237,20 @@ def test_upload_storage_is_bounded_and_overwrites_are_not_counted_twice() -> Non
         mock.clock.advance(3 * 24 * 3600 + 1)
         assert httpx.get(f"{mock.base_url}/files/images/test/a.png").status_code == 404  # expired: space freed
         assert upload(mock, png(), name="c.png")["success"] is True
+
+
+def test_processes_sharing_a_data_directory_share_its_upload_quota(tmp_path: Path) -> None:
+    """Regression: the quota was counted per process, so each of `--workers N` could fill the
+    budget on its own. Two mocks on one data directory (as two workers are) share it."""
+    from tests.conftest import start_mock
+
+    size = len(png())
+    shared = {"max_data_bytes": 4 * size + 10, "data_dir": str(tmp_path / "data")}  # two files for uploads
+    for first in start_mock(**shared):
+        for second in start_mock(**shared):
+            assert upload(first, png(), name="a.png")["success"] is True
+            assert upload(second, png(), name="b.png")["success"] is True
+            full = upload(first, png(), name="c.png")
+            assert full["success"] is False and "storage is full" in full["msg"]
+            health = [httpx.get(f"{mock.base_url}/__mock__/health").json()["data"] for mock in (first, second)]
+            assert [found["uploadBytes"] for found in health] == [2 * size, 2 * size]

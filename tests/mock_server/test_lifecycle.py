@@ -57,6 +57,8 @@ def test_state_never_goes_back_and_terminal_states_stay(task: dict, outcome: Out
 def test_same_seed_same_timeline_and_seed_matters(task: dict) -> None:
     outcome = Outcome()
     assert plan_timeline(**task, outcome=outcome) == plan_timeline(**task, outcome=outcome)
+    other_seed = {**task, "seed": task["seed"] + 1}
+    assert plan_timeline(**other_seed, outcome=outcome) != plan_timeline(**task, outcome=outcome)
 
 
 def test_different_seeds_jitter_the_timeline() -> None:
@@ -70,5 +72,4 @@ def test_different_seeds_jitter_the_timeline() -> None:
 def test_successful_tasks_take_40_to_120_seconds_at_speed_1(task: dict) -> None:
     timeline = plan_timeline(**task, outcome=Outcome())
     total = (timeline.stages[-1].at_ms - task["created_ms"]) / 1000
-    # Nominal totals span 43-81 s; jitter keeps them inside upstream's reported range.
-    assert 40 * 0.8 <= total <= 120
+    assert 40 <= total <= 120  # upstream's reported range, jitter included

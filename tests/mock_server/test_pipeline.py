@@ -6,11 +6,16 @@ from __future__ import annotations
 
 import base64
 import io
+import json
+import logging
+import re
+import socket
 
 import httpx
+import pytest
 from PIL import Image
 
-from tests.conftest import API_KEY, RunningMock, control_for, start_mock
+from tests.conftest import API_KEY, RunningMock, control_for, start_mock, valid_body
 
 B64 = "/api/file-base64-upload"
 
@@ -72,3 +77,46 @@ def test_control_api_errors_use_the_one_renderer(mock: RunningMock) -> None:
     assert response.status_code == 422
     assert response.json() == {"code": 422, "msg": "balance: must be a number >= 0", "data": None}
     assert response.headers["content-length"] == str(len(response.content))
+
+
+def raw_exchanges(base_url: str, requests: list[bytes]) -> list[bytes]:
+    """Each request and its answer, in turn, over one TCP connection (b"" once it was closed)."""
+    host, port = base_url.removeprefix("http://").split(":")
+    answers = []
+    with socket.create_connection((host, int(port)), timeout=10) as sock:
+        for request in requests:
+            sock.sendall(request)
+            data = b""
+            while b"\r\n\r\n" not in data and (chunk := sock.recv(65536)):
+                data += chunk
+            head, _, body = data.partition(b"\r\n\r\n")
+            length = int(re.search(rb"content-length: (\d+)", head.lower()).group(1)) if head else 0  # type: ignore[union-attr]
+            while len(body) < length and (chunk := sock.recv(65536)):
+                body += chunk
+            answers.append(head + b"\r\n\r\n" + body if head else b"")
+    return answers
+
+
+def test_an_unexpected_error_is_a_journaled_500_and_the_connection_is_kept(mock: RunningMock,
+                                                                           caplog: pytest.LogCaptureFixture) -> None:
+    """Regression: a 500 escaped the pipeline, so it never reached the request journal and the
+    server dropped the client's keep-alive connection."""
+    services = mock.server.app.state.services
+
+    def broken(*args: object, **kwargs: object) -> None:
+        raise RuntimeError("a bug in a service")
+
+    services.tasks.create_task = broken
+    body = json.dumps(valid_body()).encode()
+    create = (b"POST /api/v1/jobs/createTask HTTP/1.1\r\nHost: t\r\nAuthorization: Bearer " + API_KEY.encode()
+              + b"\r\nContent-Type: application/json\r\nContent-Length: %d\r\n\r\n" % len(body) + body)
+    credit = b"GET /api/v1/chat/credit HTTP/1.1\r\nHost: t\r\nAuthorization: Bearer " + API_KEY.encode() + b"\r\n\r\n"
+    with caplog.at_level(logging.ERROR, logger="apikley_mock.requests"):
+        first, second = raw_exchanges(mock.base_url, [create, credit])
+    assert first.startswith(b"HTTP/1.1 500 ")
+    assert first.endswith(b'{"code":500,"msg":"Internal server error","data":null}\n')
+    assert second.startswith(b"HTTP/1.1 200 ") and b'"code":200' in second  # the same connection answered again
+    assert "a bug in a service" in caplog.text
+    journal = control_for(mock).requests()
+    assert [(entry["path"], entry["code"], entry["status"]) for entry in journal][:1] == [
+        ("/api/v1/jobs/createTask", 500, 500)]

@@ -47,6 +47,29 @@ def test_bad_values_are_refused_with_the_setting_named(env: dict, message: str) 
     assert message in str(caught.value)
 
 
+def test_values_are_coerced_by_each_field_type_hint(tmp_path: Path) -> None:
+    env = {"APIKLEY_MOCK_LEASE_SECONDS": "2.5", "APIKLEY_MOCK_DB_DURABLE": "off", "APIKLEY_MOCK_EPOCH_MS": "",
+           "APIKLEY_MOCK_JOURNAL_SIZE": "7", "APIKLEY_MOCK_CALLBACK_ALLOW_HOSTS": "a.test,, b.test"}
+    settings = load_settings(env=env)
+    assert (settings.lease_seconds, settings.db_durable, settings.epoch_ms) == (2.5, False, None)
+    assert settings.journal_size == 7 and settings.callback_allow_hosts == ("a.test", "b.test")
+    config = tmp_path / "typed.toml"
+    config.write_text("workers = true\n")  # TOML's boolean is not a number of workers
+    with pytest.raises(SettingsError, match="workers: cannot use True"):
+        load_settings(env={}, config_file=config)
+
+
+def test_every_serve_flag_is_a_settings_field() -> None:
+    import dataclasses
+
+    from mock_server.cli import parser
+
+    serve = parser()._subparsers._group_actions[0].choices["serve"]  # type: ignore[union-attr,index]
+    fields = {item.name for item in dataclasses.fields(Settings)}
+    dests = {action.dest for action in serve._actions if action.dest not in ("help", "config", "log_level")}
+    assert dests <= fields and {"host", "port", "api_keys", "model_specs", "workers"} <= dests
+
+
 def test_bad_config_file_is_named(tmp_path: Path) -> None:
     config = tmp_path / "bad.toml"
     config.write_text("port = \n")
