@@ -65,6 +65,32 @@ def lookup_cost(sizes: tuple[int, ...] = (10_000, 1_000_000), lookups: int = 50_
     return lines
 
 
+def settling_cost(creates: int = 30_000, rounds: int = 5) -> list[str]:
+    """createTask in-process while the tasks created before it end (the clock moves half a
+    virtual second per create: one end per create, as at the default speed under load), against
+    a frozen clock. An end with nothing to do (no callback, no refund) should cost nothing."""
+    from mock_server.services import Services
+    from mock_server.settings import Settings
+    from mock_server.sim.clock import VirtualClock
+
+    body = json.loads(POLLED_BODY)
+    best: dict[str, float] = {}
+    for name, step in (("frozen clock", 0.0), ("tasks ending", 0.5)):
+        for _ in range(rounds):
+            clock = VirtualClock(start_ms=10**12, speed=0)
+            services = Services.build(Settings(api_keys=(KEY,), speed=0, create_rate_limit="off",
+                                               initial_balance=1e15), clock=clock)
+            started = time.perf_counter()
+            for _ in range(creates):
+                services.tasks.create_task(KEY, body, origin="http://bench")
+                clock.advance(step)
+            micros = (time.perf_counter() - started) / creates * 1e6
+            best[name] = min(best.get(name, micros), micros)
+            services.close()
+    lines = [f"createTask in-process, {name:<12}: {micros:5.1f} us (best of {rounds})" for name, micros in best.items()]
+    return [*lines, f"createTask in-process, tasks ending / frozen: {best['tasks ending'] / best['frozen clock']:.2f}x"]
+
+
 def render_times() -> list[str]:
     """Result video render time (target: < 1 s for 720p/5 s), from an image and a test card."""
     from PIL import Image
@@ -190,6 +216,8 @@ def main() -> int:
     print(describe("mock POST createTask (3 models)", results["mock POST createTask (3 models)"],
                    results["mock POST createTask"]) + "  (vs one model)")
     print(f"mock ready after process start: {mock.ready_seconds:.2f} s")
+    for line in settling_cost():
+        print(line)
     if args.only == "throughput":
         return 0
     for line in [*proxy_lines, *scale_lines]:

@@ -114,8 +114,9 @@ class TaskService:
 
     def forget_caches(self) -> None:
         """Drop what was worked out from requests and tasks (a reset): outputs per request
-        shape, rendered records."""
+        shape, planned timelines, rendered records."""
         self._outputs.clear()
+        self.timeline.clear()
         self._rendered.clear()
 
     def record(self, task: Task) -> dict[str, Any]:

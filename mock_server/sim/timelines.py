@@ -30,3 +30,6 @@ class Timelines:
             self._entries.popitem(last=False)  # O(1); deleting a dict's first key is not
         self._entries[task.task_id] = (task, timeline)
         return timeline
+
+    def clear(self) -> None:
+        self._entries.clear()
