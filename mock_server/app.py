@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import gc
 from collections.abc import AsyncIterator
+from urllib.parse import urlsplit
 
 import httpx
 from starlette.applications import Starlette
@@ -16,8 +17,8 @@ from starlette.responses import Response
 from contracts.spec.names import CREATE_TASK
 from contracts.spec.validators import request_validators
 from mock_server.errors import ApiError
+from mock_server.http.access import Access
 from mock_server.http.access_log import AccessLog
-from mock_server.http.auth import KeyRing
 from mock_server.http.control import control_routes
 from mock_server.http.dispatch import DispatchingApp
 from mock_server.http.files import file_routes
@@ -40,11 +41,11 @@ def create_app(settings: Settings | None = None, *, clock: VirtualClock | None =
     renderer = Renderer(settings.status_policy)
     # createTask is validated by model: the catalogue picks each model's compiled validator.
     validators = {**request_validators(), CREATE_TASK: services.catalogue.create_task_validator()}
-    operations = api_routes(services, validators, keys=KeyRing(settings.api_keys),
-                            policy=settings.status_policy, max_body_bytes=settings.max_body_bytes,
-                            public_url=settings.public_url)
-    routes = [*operations, *control_routes(services, settings.admin_token), *file_routes(services),
-              *spec_routes(services.catalogue, public_url=settings.public_url), *page_routes(settings.admin_token)]
+    operations = api_routes(services, validators, settings)
+    public_host = urlsplit(settings.public_url).hostname if settings.public_url else None
+    access = Access(settings.admin_token, own_hosts=[public_host] if public_host else [])
+    routes = [*operations, *control_routes(services, access), *file_routes(services),
+              *spec_routes(services.catalogue, public_url=settings.public_url), *page_routes(access)]
 
     async def routing(request: Request, exc: Exception) -> Response:
         return renderer.response(routing_error(request, exc))

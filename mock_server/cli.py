@@ -18,6 +18,7 @@ from mock_server.net import is_loopback
 from mock_server.settings import Settings, SettingsError, load_settings
 from mock_server.settings.table import add_flags, flag_values
 from mock_server.store.base import StoreError
+from mock_server.store.sqlite import served_alone
 from mock_server.workers import run_workers, shared_settings
 
 EXAMPLE_BODY = ('{"model": "bytedance/v1-pro-fast-image-to-video", '
@@ -77,6 +78,7 @@ def serve(args: argparse.Namespace) -> int:
     import uvicorn
 
     from mock_server.app import create_app
+    from mock_server.http.guard import guarded_config
 
     try:
         settings = settings_from(args)
@@ -87,8 +89,12 @@ def serve(args: argparse.Namespace) -> int:
     if sock is None:
         return 2
     port = sock.getsockname()[1]
-    with shared_settings(settings) if settings.workers > 1 else contextlib.nullcontext(settings) as settings:
+    with contextlib.ExitStack() as held:
         try:
+            if settings.workers > 1:
+                settings = held.enter_context(shared_settings(settings))
+            if settings.db:
+                held.enter_context(served_alone(settings.db))
             app = create_app(settings)  # the workers' own apps are built in them: this checks the settings
         except (ModelPageError, RecordingError, StoreError) as exc:
             print(f"apikley-mock: {exc}", file=sys.stderr)
@@ -102,7 +108,8 @@ def serve(args: argparse.Namespace) -> int:
             app.state.services.close()
             run_workers(settings, sock, log_level=args.log_level)
         else:
-            uvicorn.Server(uvicorn.Config(app, log_level=args.log_level, access_log=False)).run(sockets=[sock])
+            config = uvicorn.Config(app, log_level=args.log_level, access_log=False)
+            uvicorn.Server(guarded_config(config, settings.header_timeout_seconds)).run(sockets=[sock])
     return 0
 
 

@@ -1,10 +1,10 @@
 """Where the mock's own files live on its origin: the paths it mints in answers and routes."""
 
 RESULTS_PREFIX = "/results/"
-RESULT_ROUTE = RESULTS_PREFIX + "{name}"  # <taskId>.<extension of its model's output>
+RESULT_ROUTE = RESULTS_PREFIX + "{token}/{name}"  # <unguessable token>/<taskId>.<extension of its output>
 FILES_PREFIX = "/files/"
-FILE_ROUTE = FILES_PREFIX + "{path:path}"
+FILE_ROUTE = FILES_PREFIX + "{path:path}"  # <the key's unguessable folder>/<uploadPath>/<fileName>
 
 
-def result_url(origin: str, task_id: str, extension: str = "mp4") -> str:
-    return f"{origin}{RESULTS_PREFIX}{task_id}.{extension}"
+def result_url(origin: str, token: str, task_id: str, extension: str) -> str:
+    return f"{origin}{RESULTS_PREFIX}{token}/{task_id}.{extension}"

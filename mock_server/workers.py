@@ -37,7 +37,8 @@ def run_workers(settings: Settings, sock: socket.socket, *, log_level: str) -> N
     from uvicorn.supervisors import Multiprocess
 
     from mock_server.app import create_app
+    from mock_server.http.guard import guarded_config
 
     config = uvicorn.Config(functools.partial(create_app, settings, join=True), factory=True,
                             workers=settings.workers, log_level=log_level, access_log=False)
-    Multiprocess(config, sockets=[sock]).run()
+    Multiprocess(guarded_config(config, settings.header_timeout_seconds), sockets=[sock]).run()

@@ -14,12 +14,13 @@ ROOT = Path(__file__).resolve().parents[1]
 # wiring floor of each package is ordered by the list below instead.
 FLOORS: dict[str, dict[str, int]] = {
     "mock_server": {
-        "errors": 0, "net": 0, "urls": 0, "testing": 0, "server": 0,
-        "sim": 1,
-        "settings": 2, "store": 2, "media": 2,
-        "delivery": 3,
-        "services": 4,
-        "http": 5, "proxy": 5,
+        "errors": 0,
+        "bounded": 1, "net": 1, "urls": 1, "testing": 1, "server": 1,
+        "sim": 2,
+        "settings": 3, "store": 3, "media": 3,
+        "delivery": 4,
+        "services": 5,
+        "http": 6, "proxy": 6,
     },
     "contracts": {
         "spec": 0,

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 
 import jsonschema_rs
+from jsonschema import FormatChecker
 from jsonschema.exceptions import ValidationError, best_match
 from openapi_schema_validator import OAS30Validator, oas30_format_checker
 
@@ -81,13 +82,45 @@ def as_json_schema(schema: Any) -> Any:
     return converted
 
 
+MAX_FORMATTED_CHARS = 8192  # no real URI (or date, or e-mail) is longer; a longer value does not conform
+MAX_CACHED_CHARS = 2048  # values clients repeat (their callBackUrl) are cached; longer ones never kept
+_FORMAT_CACHES: list[Any] = []
+
+
 def _conforms(name: str) -> Any:
-    # Pure, and slow for URIs (rfc3987's regex); clients repeat the same callBackUrl.
+    """Format checks are pure, and slow for URIs (rfc3987's regex): cached for short values,
+    and a value no format allows the length of is refused before any regex runs on it."""
     @functools.lru_cache(maxsize=4096)
-    def conforms(value: str) -> bool:
+    def cached(value: str) -> bool:
         return bool(oas30_format_checker.conforms(value, name))
 
+    def conforms(value: str) -> bool:
+        if len(value) > MAX_FORMATTED_CHARS:
+            return False
+        return cached(value) if len(value) <= MAX_CACHED_CHARS else bool(oas30_format_checker.conforms(value, name))
+
+    _FORMAT_CACHES.append(cached)
     return conforms
+
+
+def _bounded_formats() -> FormatChecker:
+    """openapi-core's format checker, refusing over-long values before its checks run."""
+    checker = FormatChecker(formats=())
+    for name, (check, raises) in oas30_format_checker.checkers.items():
+        def bounded(value: Any, check: Any = check) -> Any:
+            return (not isinstance(value, str) or len(value) <= MAX_FORMATTED_CHARS) and check(value)
+
+        checker.checkers[name] = (bounded, raises)
+    return checker
+
+
+BOUNDED_FORMATS = _bounded_formats()
+
+
+def forget_format_checks() -> None:
+    """Empty the format checks' caches (a mock's reset)."""
+    for cache in _FORMAT_CACHES:
+        cache.cache_clear()
 
 
 @dataclass(frozen=True)
@@ -111,7 +144,7 @@ def compile_schema(schema: JSON) -> CompiledSchema:
     formats = {name: _conforms(name) for name in oas30_format_checker.checkers}
     fast = jsonschema_rs.Draft4Validator(as_json_schema(schema), validate_formats=True,
                                          formats=formats)
-    return CompiledSchema(fast, OAS30Validator(schema, format_checker=oas30_format_checker))
+    return CompiledSchema(fast, OAS30Validator(schema, format_checker=BOUNDED_FORMATS))
 
 
 class BodyCheck(Protocol):

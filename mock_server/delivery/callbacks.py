@@ -22,7 +22,7 @@ import httpx
 import orjson
 
 from contracts.spec.names import RECEIVER_TIMEOUT_SECONDS, SIGNATURE_HEADER, TIMESTAMP_HEADER, sign_callback
-from mock_server.net import is_loopback
+from mock_server.net import OUTGOING_HEADERS, OwnAddresses, is_loopback
 from mock_server.sim.clock import VirtualClock
 from mock_server.store.base import JournalEntry, TaskStore
 
@@ -64,8 +64,10 @@ class CallbackDispatcher:
 
     def __init__(self, policy: CallbackPolicy, *, clock: VirtualClock, store: TaskStore, owner: str,
                  transport: httpx.AsyncBaseTransport | None = None,
-                 wall_time: Callable[[], float] = time.time, lease_seconds: float = 10.0) -> None:
+                 wall_time: Callable[[], float] = time.time, lease_seconds: float = 10.0,
+                 own: OwnAddresses | None = None) -> None:
         self.policy = policy
+        self._own = own or OwnAddresses()
         self.owner = owner  # this process, in claims and in the journal ("by")
         self._clock = clock
         self._store = store
@@ -164,12 +166,17 @@ class CallbackDispatcher:
             "signature": signature, "response": response, "by": self.owner,
         })
 
-    def _allowed(self, url: str) -> bool:
+    def _refusal(self, url: str) -> str | None:
+        """Why `url` may not be called, if it may not."""
+        if self._own.includes_url(url):
+            return "target is this mock itself; the mock never calls itself"
         host = (urlsplit(url).hostname or "").lower()
-        return is_loopback(host) or host in {allowed.lower() for allowed in self.policy.allow_hosts}
+        if is_loopback(host) or host in {allowed.lower() for allowed in self.policy.allow_hosts}:
+            return None
+        return "target is not loopback nor an allowed host (--callback-allow-host)"
 
     def _headers(self, delivery: Delivery) -> dict[str, str]:
-        headers = {"Content-Type": "application/json", "User-Agent": "apikley-mock"}
+        headers = {"Content-Type": "application/json", **OUTGOING_HEADERS}
         if self.policy.hmac_key:
             # Wall-clock seconds: receivers check freshness against their real clock.
             timestamp = str(int(self._wall_time()))
@@ -193,9 +200,8 @@ class CallbackDispatcher:
 
     async def _send(self, delivery: Delivery) -> int | None:
         """One attempt, journaled; the virtual instant of the next attempt, if any."""
-        if not self._allowed(delivery.url):
-            self._record(delivery, result="refused",
-                         error="target is not loopback nor an allowed host (--callback-allow-host)")
+        if (refusal := self._refusal(delivery.url)) is not None:
+            self._record(delivery, result="refused", error=refusal)
             return None
         if self._client is None:
             self._client = httpx.AsyncClient(transport=self._transport, timeout=RECEIVER_TIMEOUT_SECONDS,

@@ -19,8 +19,9 @@ from starlette.routing import Route
 
 from contracts.spec.document import operations
 from contracts.spec.names import CREATE_TASK, short_name
-from mock_server.errors import CONTROL_FORBIDDEN, NO_SUCH_TASK, ApiError
-from mock_server.http.access import is_trusted
+from mock_server.bounded import LATEST_MS
+from mock_server.errors import NO_SUCH_TASK, ApiError
+from mock_server.http.access import Access
 from mock_server.http.inputs import bounded_int, json_body, number
 from mock_server.http.render import Renderer
 from mock_server.services import Services
@@ -29,6 +30,9 @@ from mock_server.sim.task import Task
 
 Endpoint = Callable[[Request], Awaitable[Any]]
 RENDERER = Renderer("mirror")
+MAX_SPEED = 1e6  # virtual seconds per wall second: a year in 32 s
+MAX_ADVANCE_SECONDS = 1e9  # about 31 years at once
+MAX_BALANCE = 1e15
 
 
 def operation_names() -> dict[str, str]:
@@ -117,19 +121,22 @@ class Control:
 
     async def clock(self, request: Request) -> Any:
         if request.method == "PUT":
-            self.services.shared.set_speed(number(await json_body(request), "speed"))
+            self.services.shared.set_speed(number(await json_body(request), "speed", high=MAX_SPEED))
         self.tick()
         return {"now": self.services.clock.now_ms(), "speed": self.services.clock.speed}
 
     async def advance(self, request: Request) -> Any:
-        self.services.shared.advance(number(await json_body(request), "seconds", high=1e9))
+        seconds = number(await json_body(request), "seconds", high=MAX_ADVANCE_SECONDS)
+        if self.services.clock.now_ms() + seconds * 1000 > LATEST_MS:
+            raise ApiError(422, f"seconds: the clock would pass {LATEST_MS} (year 9999); reset the mock instead")
+        self.services.shared.advance(seconds)
         self.tick()
         return {"now": self.services.clock.now_ms(), "speed": self.services.clock.speed}
 
     async def balance(self, request: Request) -> Any:
         key = request.path_params["key"]
         if request.method == "PUT":
-            self.services.accounts.set_balance(key, number(await json_body(request), "balance"))
+            self.services.accounts.set_balance(key, number(await json_body(request), "balance", high=MAX_BALANCE))
         return {"apiKey": key, "balance": self.services.settlement.balance(key)}
 
     async def queue(self, request: Request) -> Any:
@@ -193,11 +200,11 @@ class Control:
         return {"deliveries": dispatcher.journal(None, task_id), "pending": dispatcher.pending(task_id)}
 
 
-def guarded(endpoint: Endpoint, admin_token: str | None, *, open_to_all: bool = False) -> Endpoint:
+def guarded(endpoint: Endpoint, access: Access, *, open_to_all: bool = False) -> Endpoint:
     async def handle(request: Request) -> Response:
         try:
-            if not (open_to_all or is_trusted(request, admin_token)):
-                raise ApiError(403, CONTROL_FORBIDDEN)
+            if not open_to_all:
+                access.check(request)
             return RENDERER.ok(await endpoint(request))
         except ApiError as exc:
             return RENDERER.response(exc)
@@ -205,11 +212,11 @@ def guarded(endpoint: Endpoint, admin_token: str | None, *, open_to_all: bool = 
     return handle
 
 
-def control_routes(services: Services, admin_token: str | None) -> list[Route]:
+def control_routes(services: Services, access: Access) -> list[Route]:
     control = Control(services)
 
     def route(path: str, endpoint: Endpoint, methods: list[str], *, open_to_all: bool = False) -> Route:
-        return Route(f"/__mock__{path}", guarded(endpoint, admin_token, open_to_all=open_to_all), methods=methods)
+        return Route(f"/__mock__{path}", guarded(endpoint, access, open_to_all=open_to_all), methods=methods)
 
     return [
         route("/health", control.health, ["GET"], open_to_all=True),  # readiness, for CI

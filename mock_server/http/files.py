@@ -8,6 +8,7 @@ links from download-url carry `expires` and `token` query parameters.
 from __future__ import annotations
 
 import asyncio
+import logging
 from typing import TYPE_CHECKING
 
 import orjson
@@ -16,7 +17,7 @@ from starlette.responses import FileResponse, Response
 from starlette.routing import Route
 
 from contracts.family.outputs import source_image
-from mock_server.errors import GONE, ApiError
+from mock_server.errors import GONE, RENDER_FAILED, ApiError
 from mock_server.http.origin import request_origin
 from mock_server.http.render import Renderer
 from mock_server.media.images import decode_data_url, image_type, open_image
@@ -29,6 +30,7 @@ if TYPE_CHECKING:
     from PIL.Image import Image
 
 RENDERER = Renderer("mirror")  # plain HTTP: a 404 is a real 404
+LOG = logging.getLogger("apikley_mock.files")
 
 
 class FileHost:
@@ -53,13 +55,17 @@ class FileHost:
 
     async def result(self, request: Request) -> Response:
         task_id, _, extension = request.path_params["name"].rpartition(".")
-        task = self.links.servable(task_id, request.query_params.get("expires"), request.query_params.get("token"))
+        task = self.links.servable(request.path_params["token"], task_id, request.query_params.get("expires"),
+                                   request.query_params.get("token"))
         if task is None or extension != task.output.extension:
             return RENDERER.response(ApiError(404, GONE.format(path=request.url.path)))
         origin = request_origin(request.scope)
-        path = await self.media.get(task_id, task.output, lambda: self.input_image(task, origin),
-                                    fallback=lambda: (str(orjson.loads(task.param).get("input", {}).get("prompt", "")),
-                                                      task_id))
+        try:
+            path = await self.media.get(task_id, task.output, lambda: self.input_image(task, origin),
+                                        fallback=lambda: (prompt_of(task), task_id))
+        except OSError as exc:  # the disk is full, or will not take the file: said, nothing half-written kept
+            LOG.warning("rendering %s failed: %s", task_id, exc)
+            return RENDERER.response(ApiError(503, RENDER_FAILED.format(reason=exc.strerror or type(exc).__name__)))
         return FileResponse(path, media_type=task.output.media_type)
 
     async def file(self, request: Request) -> Response:
@@ -76,6 +82,11 @@ class FileHost:
         if found is None:
             return RENDERER.response(ApiError(404, GONE.format(path=request.url.path)))
         return FileResponse(found)
+
+
+def prompt_of(task: Task) -> str:
+    """What the test card shows of the task's request."""
+    return str(orjson.loads(task.param).get("input", {}).get("prompt", ""))
 
 
 def file_routes(services: Services) -> list[Route]:

@@ -26,6 +26,7 @@ from mock_server.http.pipeline import Call, OperationEndpoint
 from mock_server.http.readers import MULTIPART, BodyReader, JsonReader, MultipartReader
 from mock_server.http.render import Renderer
 from mock_server.services import Services
+from mock_server.settings import Settings
 
 BASE64_GROWTH = 4 / 3  # a base64 body is a third larger than the file it carries
 JSON_OVERHEAD = 64 * 1024
@@ -42,11 +43,12 @@ def service_calls(services: Services) -> Mapping[str, Callable[[Call], Any]]:
         (lambda call: tasks.get_task_details(call.api_key, call.query["taskId"], call.origin)),
         GET_ACCOUNT_CREDITS: lambda call: settlement.balance(call.api_key),
         GET_DOWNLOAD_URL: lambda call: links.get_download_url(call.api_key, call.body["url"], own=call.own_origins),
-        FILE_STREAM_UPLOAD: _awaiting(lambda call: uploads.file_stream_upload(call.body, call.file or b"",
+        FILE_STREAM_UPLOAD: _awaiting(lambda call: uploads.file_stream_upload(call.api_key, call.body, call.file or b"",
                                                                               origin=call.origin)),
-        FILE_URL_UPLOAD: _awaiting(lambda call: uploads.file_url_upload(call.body, origin=call.origin,
+        FILE_URL_UPLOAD: _awaiting(lambda call: uploads.file_url_upload(call.api_key, call.body, origin=call.origin,
                                                                         own=call.own_origins)),
-        FILE_BASE64_UPLOAD: _awaiting(lambda call: uploads.file_base64_upload(call.body, origin=call.origin)),
+        FILE_BASE64_UPLOAD: _awaiting(lambda call: uploads.file_base64_upload(call.api_key, call.body,
+                                                                              origin=call.origin)),
     }
 
 
@@ -57,32 +59,35 @@ def _awaiting(call: Callable[[Call], Any]) -> Callable[[Call], Any]:
     return awaited
 
 
-def reader_for(validator: RequestValidator, *, max_body_bytes: int, max_upload_bytes: int) -> BodyReader | None:
+def reader_for(validator: RequestValidator, settings: Settings) -> BodyReader | None:
     if validator.media_type is None:
         return None
-    upload = validator.operation.operation_id in UPLOADS
+    operation_id, seconds = validator.operation.operation_id, settings.body_timeout_seconds
     if validator.media_type == MULTIPART:
-        return MultipartReader(max_upload_bytes)
-    limit = int(max_upload_bytes * BASE64_GROWTH) + JSON_OVERHEAD if upload else max_body_bytes
-    return JsonReader(limit)
+        return MultipartReader(settings.max_upload_bytes, seconds)
+    if operation_id in UPLOADS:
+        return JsonReader(int(settings.max_upload_bytes * BASE64_GROWTH) + JSON_OVERHEAD, seconds)
+    # createTask's body is kept with its task: its bound is the smaller one.
+    limit = min(settings.max_body_bytes, settings.max_create_body_bytes) if operation_id == CREATE_TASK \
+        else settings.max_body_bytes
+    return JsonReader(limit, seconds)
 
 
-def api_routes(services: Services, validators: Mapping[str, RequestValidator], *, keys: KeyRing,
-               policy: str, max_body_bytes: int, public_url: str | None) -> list[Route]:
+def api_routes(services: Services, validators: Mapping[str, RequestValidator], settings: Settings) -> list[Route]:
     """One route per operation of the spec, at its path and method."""
     calls = service_calls(services)
     missing = sorted(set(validators) - set(calls))
     if missing:
         raise RuntimeError(f"the spec has operations the mock does not serve: {missing}")
+    policy, keys = settings.status_policy, KeyRing(settings.api_keys)
     api, upload = Renderer(policy), Renderer(policy, upload=True)
     return [
         Route(validator.operation.path,
               OperationEndpoint(validator, calls[operation_id],
-                                reader=reader_for(validator, max_body_bytes=max_body_bytes,
-                                                  max_upload_bytes=services.uploads.max_file_bytes),
+                                reader=reader_for(validator, settings),
                                 renderer=upload if operation_id in UPLOADS else api, keys=keys,
                                 admission=services.admission, journal=services.requests, clock=services.clock,
-                                public_url=public_url),
+                                own=services.own, public_url=settings.public_url),
               methods=[validator.operation.method])
         for operation_id, validator in validators.items()
     ]

@@ -17,8 +17,8 @@ from starlette.responses import FileResponse, RedirectResponse, Response
 from starlette.routing import BaseRoute, Mount, Route
 from starlette.staticfiles import StaticFiles
 
-from mock_server.errors import CONTROL_FORBIDDEN, ApiError
-from mock_server.http.access import is_trusted
+from mock_server.errors import ApiError
+from mock_server.http.access import Access
 from mock_server.http.render import Renderer
 
 STATIC = Path(__file__).with_name("static")
@@ -26,18 +26,20 @@ DASHBOARD = "/__mock__/"
 # The page builds its DOM from text only; the policy is a second fence: no inline script, no
 # script or connection to any other origin. Results may be served from --public-url: media anywhere.
 DASHBOARD_POLICY = ("default-src 'self'; script-src 'self'; connect-src 'self'; style-src 'self'; "
-                    "img-src 'self' data: http: https:; media-src 'self' http: https:")
+                    "img-src 'self' data: http: https:; media-src 'self' http: https:; frame-ancestors 'none'")
 
 
-def page_routes(admin_token: str | None) -> list[BaseRoute]:
+def page_routes(access: Access) -> list[BaseRoute]:
     renderer = Renderer("mirror")
 
     async def dashboard(request: Request) -> Response:
-        if not is_trusted(request, admin_token, token_in_query=True):
-            return renderer.response(ApiError(403, CONTROL_FORBIDDEN))
+        try:
+            access.check(request, token_in_query=True)
+        except ApiError as exc:
+            return renderer.response(exc)
         return FileResponse(STATIC / "dashboard.html", headers={
             "Content-Security-Policy": DASHBOARD_POLICY, "Cache-Control": "no-store",
-            "Referrer-Policy": "no-referrer"})  # a ?token= stays on this page
+            "Referrer-Policy": "no-referrer", "X-Frame-Options": "DENY"})  # a ?token= stays on this page
 
     async def to_dashboard(request: Request) -> Response:
         query = f"?{request.url.query}" if request.url.query else ""

@@ -26,6 +26,7 @@ from mock_server.http.auth import KeyRing
 from mock_server.http.origin import minted_origin, request_origin
 from mock_server.http.readers import BodyReader
 from mock_server.http.render import Renderer, crash
+from mock_server.net import OwnAddresses
 from mock_server.services.admission import Admission
 from mock_server.sim.clock import VirtualClock
 from mock_server.sim.lifecycle import Outcome
@@ -69,7 +70,7 @@ class OperationEndpoint:
 
     def __init__(self, validator: RequestValidator, call: ServiceCall, *, reader: BodyReader | None,
                  renderer: Renderer, keys: KeyRing, admission: Admission, journal: RequestLog,
-                 clock: VirtualClock, public_url: str | None = None) -> None:
+                 clock: VirtualClock, own: OwnAddresses, public_url: str | None = None) -> None:
         self.validator = validator
         self.operation_id = validator.operation.operation_id
         self.call = call
@@ -80,11 +81,13 @@ class OperationEndpoint:
         self.admission = admission
         self.journal = journal
         self.clock = clock
+        self.own = own
         self.public_url = public_url
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         started = time.perf_counter()
         headers = {name: value for name, value in scope["headers"] if name in WANTED_HEADERS}
+        self.own.learn(scope.get("server"))  # where the mock listens: it never calls that
         api_key = ""
         code = 200
         try:

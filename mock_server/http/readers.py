@@ -6,6 +6,7 @@ from a parser.
 
 from __future__ import annotations
 
+import asyncio
 from collections import Counter
 from collections.abc import Mapping
 from typing import Any, Protocol
@@ -17,12 +18,15 @@ from starlette.formparsers import MultiPartException
 from starlette.requests import Request
 from starlette.types import Message, Receive, Scope
 
+from mock_server.bounded import MAX_JSON_DEPTH, depth
 from mock_server.errors import (
     BODY_MISSING,
     BODY_NOT_JSON,
     BODY_NOT_OBJECT,
     BODY_NOT_UTF8,
+    BODY_TOO_DEEP,
     BODY_TOO_LARGE,
+    BODY_TOO_SLOW,
     FILE_OVER_LIMIT,
     FORM_FIELD_REPEATED,
     MULTIPART_INVALID,
@@ -46,24 +50,32 @@ class BodyReader(Protocol):
     async def read(self, scope: Scope, receive: Receive, headers: Headers) -> tuple[Any, bytes | None]: ...
 
 
-async def read_body(receive: Receive, declared_length: bytes, limit: int) -> bytes:
-    """The whole body, refusing anything over `limit` bytes without reading it all."""
+async def read_body(receive: Receive, declared_length: bytes, limit: int, timeout_seconds: float) -> bytes:
+    """The whole body, refusing anything over `limit` bytes without reading it all, or not
+    received in full within `timeout_seconds` (a client dripping its body holds nothing for ever)."""
     if declared_length.isdigit() and int(declared_length) > limit:
         raise ApiError(422, BODY_TOO_LARGE.format(limit=limit))
     chunks: list[bytes] = []
-    size = 0
-    more = True
-    while more:
-        message = await receive()
-        if message["type"] == "http.disconnect":
-            raise ApiError(422, BODY_MISSING)
-        chunk = message.get("body", b"")
-        size += len(chunk)
-        if size > limit:
-            raise ApiError(422, BODY_TOO_LARGE.format(limit=limit))
-        chunks.append(chunk)
-        more = message.get("more_body", False)
+    first = _chunk(await receive(), chunks, limit)  # usually the whole body: no deadline to arm
+    if not first:
+        return b"".join(chunks)
+    try:
+        async with asyncio.timeout(timeout_seconds):
+            while _chunk(await receive(), chunks, limit):
+                pass
+    except TimeoutError as exc:
+        raise ApiError(408, BODY_TOO_SLOW.format(seconds=timeout_seconds)) from exc
     return b"".join(chunks)
+
+
+def _chunk(message: Message, chunks: list[bytes], limit: int) -> bool:
+    """Keep one message's bytes; whether more follow."""
+    if message["type"] == "http.disconnect":
+        raise ApiError(422, BODY_MISSING)
+    chunks.append(message.get("body", b""))
+    if sum(map(len, chunks)) > limit:
+        raise ApiError(422, BODY_TOO_LARGE.format(limit=limit))
+    return bool(message.get("more_body", False))
 
 
 def boundary_of(content_type: bytes) -> bytes | None:
@@ -84,13 +96,17 @@ def parse_json(raw: bytes) -> Any:
     if not raw.strip():
         raise ApiError(422, BODY_MISSING)
     try:
-        return orjson.loads(raw)  # rejects invalid UTF-8, NaN and trailing garbage too
+        parsed = orjson.loads(raw)  # rejects invalid UTF-8, NaN and trailing garbage too
     except orjson.JSONDecodeError as exc:
         try:
             raw.decode("utf-8")
         except UnicodeDecodeError as bad_text:
             raise ApiError(422, BODY_NOT_UTF8.format(reason=bad_text.reason)) from exc
         raise ApiError(422, BODY_NOT_JSON.format(reason=exc.msg)) from exc
+    # Deep nesting needs as many brackets: counting them (in C) spares the usual body the walk.
+    if raw.count(b"{") + raw.count(b"[") > MAX_JSON_DEPTH and (levels := depth(parsed)) > MAX_JSON_DEPTH:
+        raise ApiError(422, BODY_TOO_DEEP.format(depth=levels, limit=MAX_JSON_DEPTH))
+    return parsed
 
 
 def parse_json_object(raw: bytes) -> dict[str, Any]:
@@ -106,12 +122,14 @@ def parse_json_object(raw: bytes) -> dict[str, Any]:
 class JsonReader:
     media_type = JSON
 
-    def __init__(self, limit: int) -> None:
+    def __init__(self, limit: int, timeout_seconds: float) -> None:
         self.limit = limit
+        self.timeout_seconds = timeout_seconds
 
     async def read(self, scope: Scope, receive: Receive, headers: Headers) -> tuple[Any, None]:
         require_media_type(headers, JSON)
-        return parse_json(await read_body(receive, headers.get(b"content-length", b""), self.limit)), None
+        raw = await read_body(receive, headers.get(b"content-length", b""), self.limit, self.timeout_seconds)
+        return parse_json(raw), None
 
 
 class MultipartReader:
@@ -119,8 +137,9 @@ class MultipartReader:
 
     media_type = MULTIPART
 
-    def __init__(self, limit: int, file_field: str = "file") -> None:
+    def __init__(self, limit: int, timeout_seconds: float, file_field: str = "file") -> None:
         self.limit = limit
+        self.timeout_seconds = timeout_seconds
         self.file_field = file_field
 
     async def read(self, scope: Scope, receive: Receive, headers: Headers) -> tuple[dict[str, Any], bytes | None]:
@@ -128,7 +147,7 @@ class MultipartReader:
         declared = headers.get(b"content-length", b"")
         if declared.isdigit() and int(declared) > self.limit + MULTIPART_OVERHEAD:
             raise ApiError(422, FILE_OVER_LIMIT.format(limit=self.limit))
-        raw = await read_body(receive, declared, self.limit + MULTIPART_OVERHEAD)
+        raw = await read_body(receive, declared, self.limit + MULTIPART_OVERHEAD, self.timeout_seconds)
         # Starlette's parser keeps the parts of a body cut short; a whole body ends with the
         # close delimiter, so a truncated one is refused as such.
         boundary = boundary_of(headers.get(b"content-type", b""))

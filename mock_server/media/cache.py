@@ -59,7 +59,11 @@ class MediaCache:
                         render_image(source, width=width, height=height, extension=extension, target=target)
 
                 async with self._slots:
-                    await asyncio.to_thread(render)
+                    try:
+                        await asyncio.to_thread(render)
+                    except BaseException:  # a full disk, a broken source: nothing half-written stays
+                        target.with_suffix(".partial").unlink(missing_ok=True)
+                        raise
                 self.evict(keep=target)
         self._locks.pop(key, None)
         os.utime(target)  # recently used

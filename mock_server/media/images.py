@@ -11,7 +11,7 @@ import io
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from mock_server.errors import IMAGE_TYPE_REFUSED, NOT_AN_IMAGE, ApiError
+from mock_server.errors import IMAGE_TOO_LARGE, IMAGE_TYPE_REFUSED, NOT_AN_IMAGE, ApiError
 
 if TYPE_CHECKING:
     from PIL import Image
@@ -19,6 +19,9 @@ if TYPE_CHECKING:
 # image_url accepts these (the seed says so in prose: "Accepted types: image/jpeg, image/png,
 # image/webp"); Pillow's names for them.
 IMAGE_TYPES = {"JPEG": ("image/jpeg", "jpg"), "PNG": ("image/png", "png"), "WEBP": ("image/webp", "webp")}
+# Decoded, an image costs 3-4 bytes a pixel, and its renders more: a small file can hold a huge
+# image (a 13000x13000 PNG of one colour is 160 KiB). Larger ones are refused, never decoded.
+MAX_PIXELS = 40_000_000
 
 
 def sniff_image(data: bytes) -> tuple[str, str]:
@@ -27,7 +30,9 @@ def sniff_image(data: bytes) -> tuple[str, str]:
 
     try:
         with Image.open(io.BytesIO(data)) as image:
-            kind = image.format or ""
+            kind, (width, height) = image.format or "", image.size
+            if width * height > MAX_PIXELS:
+                raise ApiError(400, IMAGE_TOO_LARGE.format(width=width, height=height, limit=MAX_PIXELS))
             image.verify()
     except (OSError, ValueError, Image.DecompressionBombError, SyntaxError) as exc:
         raise ApiError(400, NOT_AN_IMAGE) from exc
@@ -59,6 +64,8 @@ def open_image(data: bytes) -> Image.Image | None:
 
     try:
         image = Image.open(io.BytesIO(data))
+        if image.size[0] * image.size[1] > MAX_PIXELS:
+            return None  # the render uses a test card instead
         image.load()
     except (OSError, ValueError, Image.DecompressionBombError):
         return None

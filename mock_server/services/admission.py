@@ -12,12 +12,12 @@ from __future__ import annotations
 import functools
 from collections.abc import Mapping
 from typing import Any
-from urllib.parse import urlsplit
 
 from contracts.family.outputs import OutputSpec
 from contracts.spec.names import CREATE_TASK, GET_TASK_DETAILS
 from mock_server.errors import (
     CALLBACK_PRIVATE,
+    CALLBACK_SELF,
     CREATE_RATE_LIMITED,
     FEATURE_DISABLED,
     MAINTENANCE,
@@ -26,7 +26,7 @@ from mock_server.errors import (
     SCENARIO_NOT_FOR_OPERATION,
     ApiError,
 )
-from mock_server.net import is_internal_address
+from mock_server.net import OwnAddresses, Target, is_internal_address, target_of
 from mock_server.services.accounts import Accounts
 from mock_server.services.shared import SharedState
 from mock_server.sim import scenarios
@@ -39,22 +39,30 @@ MAINTENANCE_CODE = 455
 DEFAULT_OUTCOME = Outcome()
 
 
+MAX_CACHED_URL = 2048  # characters: longer callBackUrls are parsed each time, never kept
+
+
 @functools.lru_cache(maxsize=4096)
-def internal_host(url: str) -> str | None:
-    """The URL's host when it is an internal address. Cached: clients repeat their callBackUrl,
-    and parsing it costs more than the rest of createTask's checks."""
-    try:
-        host = (urlsplit(url).hostname or "").lower()
-    except ValueError:
-        return None  # the spec's `format: uri` has judged it already
-    return host if is_internal_address(host) else None
+def _cached_target(url: str) -> Target | None:
+    return target_of(url)
+
+
+def callback_target(url: str) -> Target | None:
+    """Where a callBackUrl points. Cached for the short URLs clients repeat (parsing costs more
+    than the rest of createTask's checks); `forget_targets` empties the cache (a reset)."""
+    return _cached_target(url) if len(url) <= MAX_CACHED_URL else target_of(url)
+
+
+def forget_targets() -> None:
+    _cached_target.cache_clear()
 
 
 class Admission:
     def __init__(self, *, store: TaskStore, shared: SharedState, clock: VirtualClock, accounts: Accounts,
                  documented: Mapping[str, frozenset[int]], create_rate: Rate | None, query_rate: Rate | None,
-                 callback_allow_hosts: tuple[str, ...] = ()) -> None:
+                 callback_allow_hosts: tuple[str, ...] = (), own: OwnAddresses | None = None) -> None:
         self._store = store
+        self._own = own or OwnAddresses()
         self._accounts = accounts
         self._shared = shared
         self._clock = clock
@@ -123,10 +131,15 @@ class Admission:
         return scenarios.parse(text, "queued scenario") if text is not None else None
 
     def _check_callback_url(self, url: object) -> None:
-        """422 for a callBackUrl on an internal address (private, link-local ...) not allowed."""
-        host = internal_host(url) if isinstance(url, str) else None
-        if host is not None and host not in self._callback_allowed:
-            raise ApiError(422, CALLBACK_PRIVATE.format(host=host))
+        """422 for a callBackUrl that is this mock itself, or on an internal address (private,
+        link-local ...) not allowed."""
+        target = callback_target(url) if isinstance(url, str) and url else None
+        if target is None:
+            return
+        if self._own.includes(target):
+            raise ApiError(422, CALLBACK_SELF.format(url=_short_url(url)))
+        if is_internal_address(target.host) and target.host not in self._callback_allowed:
+            raise ApiError(422, CALLBACK_PRIVATE.format(host=target.host))
 
     def _check_features(self, values: Mapping[str, str]) -> None:
         """505 when a requested `field=value` is switched off."""
@@ -149,3 +162,8 @@ class Admission:
     def clear_queue(self, api_key: str | None = None) -> None:
         self._store.clear_queue(api_key)
         self._shared.refresh()
+
+
+def _short_url(url: object) -> str:
+    text = str(url)
+    return text if len(text) <= 100 else text[:100] + "..."

@@ -20,12 +20,15 @@ import httpx
 
 from contracts.family.catalogue import ModelCatalogue
 from contracts.spec.document import operations
+from contracts.spec.validators import forget_format_checks
 from mock_server.delivery.callbacks import CallbackDispatcher, CallbackPolicy
 from mock_server.media.cache import MediaCache
+from mock_server.net import OwnAddresses
 from mock_server.services.accounts import Accounts
-from mock_server.services.admission import Admission
+from mock_server.services.admission import Admission, forget_targets
 from mock_server.services.links import ResultLinks
 from mock_server.services.replay import ReplayBook
+from mock_server.services.retention import Retention
 from mock_server.services.scheduler import Scheduler
 from mock_server.services.settlement import Settlement
 from mock_server.services.shared import SharedState, Toggles
@@ -35,6 +38,7 @@ from mock_server.settings import Settings
 from mock_server.sim.clock import VirtualClock
 from mock_server.sim.ratelimit import Rate
 from mock_server.sim.timelines import Timelines
+from mock_server.sim.tokens import Tokens
 from mock_server.store.base import RequestLog, TaskStore
 from mock_server.store.memory import MemoryTaskStore
 from mock_server.store.sqlite import SqliteTaskStore
@@ -84,6 +88,7 @@ class Services:
     files: OfflineFiles
     catalogue: ModelCatalogue
     replay: ReplayBook | None
+    own: OwnAddresses
     _store: TaskStore
     _owned: contextlib.ExitStack
 
@@ -109,8 +114,10 @@ class Services:
         else:
             data_dir = Path(owned.enter_context(tempfile.TemporaryDirectory(prefix="apikley-mock-")))
         timelines = Timelines(settings.seed)
+        tokens = Tokens(shared.secret)
         accounts = Accounts(store, initial_balance=settings.initial_balance, prices=settings.prices)
-        admission = Admission(store=store, shared=shared, clock=clock, accounts=accounts,
+        own = OwnAddresses(settings.public_url)  # the listeners are learnt from the requests served
+        admission = Admission(store=store, shared=shared, clock=clock, accounts=accounts, own=own,
                               documented={op.operation_id: op.statuses for op in operations()},
                               create_rate=Rate.parse(settings.create_rate_limit),
                               query_rate=Rate.parse(settings.query_rate_limit),
@@ -120,13 +127,16 @@ class Services:
                            backoff_seconds=settings.callback_backoff_seconds,
                            allow_hosts=settings.callback_allow_hosts, hmac_key=settings.webhook_hmac_key),
             clock=clock, store=store, owner=process_name(), transport=transport,
-            lease_seconds=settings.lease_seconds)
+            lease_seconds=settings.lease_seconds, own=own)
         settlement = Settlement(store=store, clock=clock, timelines=timelines, accounts=accounts,
-                                dispatcher=dispatcher)
+                                dispatcher=dispatcher, tokens=tokens)
+        retention = Retention(store=store, clock=clock, timelines=timelines, max_tasks=settings.max_tasks,
+                              max_bytes=settings.max_task_bytes)
         tasks = TaskService(store=store, clock=clock, timelines=timelines, accounts=accounts, admission=admission,
+                            tokens=tokens, retention=retention,
                             settlement=settlement, catalogue=catalogue, record_ttl_seconds=settings.record_ttl_seconds,
                             replay=replay)
-        links = ResultLinks(tasks=tasks, clock=clock, seed=settings.seed,
+        links = ResultLinks(tasks=tasks, clock=clock, tokens=tokens,
                             result_ttl_seconds=settings.result_ttl_seconds,
                             link_ttl_seconds=settings.download_url_ttl_seconds)
         # Half the disk budget for uploads, half for rendered results (which can be rendered again).
@@ -136,18 +146,20 @@ class Services:
         files = OfflineFiles(upload_store, Path(settings.files_dir) if settings.files_dir else None)
         return cls(clock=clock, shared=shared, admission=admission, accounts=accounts, settlement=settlement,
                    tasks=tasks, links=links, uploads=UploadService(store=upload_store, files=files, clock=clock,
-                                                      transport=transport,
+                                                      transport=transport, own=own, tokens=tokens,
                                                       fetch_timeout_seconds=settings.fetch_timeout_seconds),
                    dispatcher=dispatcher, scheduler=Scheduler(shared=shared, settlement=settlement,
                                                               dispatcher=dispatcher, store=store, clock=clock),
                    requests=store.requests,
                    media=MediaCache(data_dir / "results", settings.max_data_bytes // 2), files=files,
-                   catalogue=catalogue, replay=replay, _store=store, _owned=owned)
+                   catalogue=catalogue, replay=replay, own=own, _store=store, _owned=owned)
 
     def reset(self, api_key: str | None = None) -> None:
         """Forget everything, or one key's tasks, balance, queue, limits, deliveries and journals."""
         self._store.clear(api_key)
         self.tasks.forget_caches()
+        forget_targets()
+        forget_format_checks()
         self.shared.refresh()
 
     def close(self) -> None:

@@ -1,31 +1,30 @@
 """Result links: where a task's results are served, whether they still are, and the temporary
-download-url links (minted for a key, checked by the file host).
-
-Links are signed with a key derived from the seed, as everything else: not a secret.
-"""
+download-url links (minted for a key, checked by the file host). Every result URL carries an
+unguessable part (`sim.tokens`), as upstream's do: knowing a task id is not enough to fetch it."""
 
 from __future__ import annotations
 
-import hashlib
 import hmac
 from collections.abc import Iterable
 from urllib.parse import urlsplit
 
+from mock_server.bounded import ascii_int
 from mock_server.errors import NOT_GENERATED_HERE, ApiError
 from mock_server.net import is_own_url
 from mock_server.services.tasks import TaskService
 from mock_server.sim.clock import VirtualClock
 from mock_server.sim.records import result_urls
 from mock_server.sim.task import Task
+from mock_server.sim.tokens import Tokens
 from mock_server.urls import RESULTS_PREFIX
 
 
 class ResultLinks:
-    def __init__(self, *, tasks: TaskService, clock: VirtualClock, seed: int, result_ttl_seconds: float,
+    def __init__(self, *, tasks: TaskService, clock: VirtualClock, tokens: Tokens, result_ttl_seconds: float,
                  link_ttl_seconds: float) -> None:
         self._tasks = tasks
         self._clock = clock
-        self._secret = hashlib.sha256(f"apikley-mock-links:{seed}".encode()).digest()
+        self._tokens = tokens
         self._result_ttl_ms = result_ttl_seconds * 1000
         self._link_ttl_ms = round(link_ttl_seconds * 1000)
 
@@ -43,23 +42,27 @@ class ResultLinks:
         name = path.rsplit("/", 1)[-1]
         task = self._tasks.find(name.rpartition(".")[0]) if path.startswith(RESULTS_PREFIX) else None
         if (task is None or task.api_key != api_key or not is_own_url(url, (task.origin, *own))
-                or path != urlsplit(result_urls(task)[0]).path or not self.available(task)):
+                or path != urlsplit(self._url(task)).path or not self.available(task)):
             raise ApiError(422, NOT_GENERATED_HERE)
         expires = self._clock.now_ms() + self._link_ttl_ms
-        return f"{result_urls(task)[0]}?expires={expires}&token={self._token(task.task_id, expires)}"
+        return f"{self._url(task)}?expires={expires}&token={self._tokens.link(task.task_id, expires)}"
 
-    def servable(self, task_id: str, expires: str | None, token: str | None) -> Task | None:
-        """The task whose result may be served for this request, or None (gone, expired, or a
-        temporary link that is forged or past its time)."""
+    def servable(self, token: str, task_id: str, expires: str | None, signature: str | None) -> Task | None:
+        """The task whose result may be served at `/results/<token>/<task_id>...`, or None (a
+        token that is not the task's, gone, expired, or a temporary link forged or past its time)."""
+        if not hmac.compare_digest(token, self._tokens.result(task_id)):
+            return None
         task = self._tasks.find(task_id)
         if task is None or not self.available(task):
             return None
-        if expires is None and token is None:
+        if expires is None and signature is None:
             return task
-        if expires is None or not expires.isdigit():
-            return None
-        signed = hmac.compare_digest(token or "", self._token(task_id, int(expires)))
-        return task if signed and self._clock.now_ms() <= int(expires) else None
+        try:
+            expires_ms = ascii_int(expires, "expires")
+        except ApiError:
+            return None  # not a link this mock minted
+        signed = hmac.compare_digest(signature or "", self._tokens.link(task_id, expires_ms))
+        return task if signed and self._clock.now_ms() <= expires_ms else None
 
-    def _token(self, task_id: str, expires_ms: int) -> str:
-        return hmac.new(self._secret, f"{task_id}:{expires_ms}".encode(), hashlib.sha256).hexdigest()[:32]
+    def _url(self, task: Task) -> str:
+        return result_urls(task, self._tokens)[0]

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import bisect
 import json
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -22,6 +23,12 @@ from contracts.traffic.exchanges import load_exchanges
 
 REPLAY_PREFIX = "/replay/"
 RESULTS_FOLDER = "results"
+PLAIN_NAME = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}")
+
+
+def is_plain_name(name: str) -> bool:
+    """Letters, digits, `_`, `.` and `-`, not starting with a dot: never `..`, never a path."""
+    return PLAIN_NAME.fullmatch(name) is not None
 
 
 @dataclass
@@ -45,8 +52,8 @@ class ReplayBook:
                 continue
             record = answer.get("data") if isinstance(answer, dict) and answer.get("code") == 200 else None
             task_id = parse_qs(parts.query).get("taskId", [""])[-1]
-            if not isinstance(record, dict) or record.get("taskId") != task_id:
-                continue
+            if not isinstance(record, dict) or record.get("taskId") != task_id or not is_plain_name(task_id):
+                continue  # a task id that is not a plain name never becomes a path
             at = exchange.recorded_at_ms or 0
             times, records = book.seen.setdefault(task_id, ([], []))
             index = bisect.bisect_right(times, at)
@@ -54,11 +61,14 @@ class ReplayBook:
             records.insert(index, record)
             book.first_ms = at if book.first_ms is None else min(book.first_ms, at)
         # A recording is read once, at start: its result files too, not on every request.
+        root = (folder / RESULTS_FOLDER).resolve()
         for task_id in book.seen:
-            saved = folder / RESULTS_FOLDER / task_id
-            if saved.is_dir():
-                book.results[task_id] = sorted(file for file in saved.iterdir()
-                                               if file.is_file() and not file.name.startswith("."))
+            saved = root / task_id
+            if saved.is_dir() and not saved.is_symlink():
+                book.results[task_id] = sorted(
+                    file for file in saved.iterdir()
+                    if is_plain_name(file.name) and not file.is_symlink() and file.is_file()
+                    and file.resolve().is_relative_to(root))  # never a link out of the recording
         return book
 
     def record(self, task_id: str, now_ms: int, origin: str) -> dict[str, Any] | None:

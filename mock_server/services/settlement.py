@@ -9,6 +9,7 @@ so creating a task stays cheap and any worker may settle any task.
 from __future__ import annotations
 
 import dataclasses
+import logging
 
 import orjson
 
@@ -20,14 +21,18 @@ from mock_server.sim.lifecycle import Timeline
 from mock_server.sim.records import callback_payload
 from mock_server.sim.task import Task
 from mock_server.sim.timelines import Timelines
+from mock_server.sim.tokens import Tokens
 from mock_server.store.base import TaskStore
 
 BATCH = 256  # task ends looked at per store read
+RETRY_MS = 60_000
+LOG = logging.getLogger("apikley_mock.settlement")
 
 
 class Settlement:
     def __init__(self, *, store: TaskStore, clock: VirtualClock, timelines: Timelines, accounts: Accounts,
-                 dispatcher: CallbackDispatcher) -> None:
+                 dispatcher: CallbackDispatcher, tokens: Tokens) -> None:
+        self._tokens = tokens
         self._store = store
         self._clock = clock
         self._timelines = timelines
@@ -47,7 +52,11 @@ class Settlement:
                 elif timeline.end.at_ms > now:
                     self._store.watch(task_id, timeline.end.at_ms)  # its real end
                 else:
-                    self._settle(task, timeline)
+                    try:
+                        self._settle(task, timeline)
+                    except Exception:  # one task that cannot be settled holds up no other
+                        LOG.exception("settling %s failed; tried again a virtual minute later", task_id)
+                        self._store.watch(task_id, now + RETRY_MS)
             if len(due) < BATCH:
                 return
 
@@ -86,6 +95,7 @@ class Settlement:
 
     def _delivery(self, task: Task, timeline: Timeline, *, refund: float) -> Delivery:
         # The balance after this task's refund (which is applied in the same step as the hand-off).
-        payload = callback_payload(task, timeline, remained_credits=self._accounts.balance(task.api_key) + refund)
+        payload = callback_payload(task, timeline, self._tokens,
+                                   remained_credits=self._accounts.balance(task.api_key) + refund)
         assert task.callback_url is not None
         return Delivery(task.task_id, task.api_key, task.callback_url, orjson.dumps(payload).decode())

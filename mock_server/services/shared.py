@@ -9,6 +9,7 @@ or replica joining others adopts what the store holds.
 
 from __future__ import annotations
 
+import secrets
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field, replace
 from typing import Any
@@ -18,7 +19,7 @@ import orjson
 from mock_server.sim.clock import ClockState, VirtualClock
 from mock_server.store.base import TaskStore
 
-CLOCK, TOGGLES, QUEUED = "clock", "toggles", "queued"
+CLOCK, TOGGLES, QUEUED, SECRET = "clock", "toggles", "queued", "secret"
 
 
 @dataclass(frozen=True)
@@ -44,12 +45,15 @@ class SharedState:
         self.clock = clock
         self.toggles = Toggles()
         self.queued = 0
+        self.secret = ""
         self._seen: dict[str, str] = {}
 
     def start(self, toggles: Toggles, *, join: bool) -> None:
-        """Set the clock and switches (join=False), or adopt the store's if it has them."""
+        """Set the clock and switches (join=False), or adopt the store's if it has them; the
+        secret is made once and kept by the store (workers, replicas and restarts share it)."""
         self._store.change_control(CLOCK, lambda old: old if join and old else _encode(self.clock.state()))
         self._store.change_control(TOGGLES, lambda old: old if join and old else toggles.encode())
+        self.secret = self._store.change_control(SECRET, lambda old: old or secrets.token_hex(32))
         self.refresh()
 
     def refresh(self) -> None:

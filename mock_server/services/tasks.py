@@ -20,6 +20,7 @@ from mock_server.errors import RECORD_NOT_FOUND, TASK_ENDED, ApiError
 from mock_server.services.accounts import Accounts
 from mock_server.services.admission import Admission
 from mock_server.services.replay import ReplayBook
+from mock_server.services.retention import Retention
 from mock_server.services.settlement import Settlement
 from mock_server.sim.clock import VirtualClock
 from mock_server.sim.ids import task_id
@@ -29,6 +30,7 @@ from mock_server.sim.rendered import RenderedRecords
 from mock_server.sim.scenarios import forced
 from mock_server.sim.task import Task
 from mock_server.sim.timelines import Timelines
+from mock_server.sim.tokens import Tokens
 from mock_server.store.base import TaskStore
 
 GC_FREEZE_EVERY = 1000
@@ -36,7 +38,8 @@ GC_FREEZE_EVERY = 1000
 
 class TaskService:
     def __init__(self, *, store: TaskStore, clock: VirtualClock, timelines: Timelines, accounts: Accounts,
-                 admission: Admission, settlement: Settlement, catalogue: ModelCatalogue,
+                 admission: Admission, settlement: Settlement, catalogue: ModelCatalogue, tokens: Tokens,
+                 retention: Retention,
                  record_ttl_seconds: float, replay: ReplayBook | None = None) -> None:
         self._store = store
         self._clock = clock
@@ -46,22 +49,26 @@ class TaskService:
         self._settlement = settlement
         self.catalogue = catalogue
         self._outputs = Outputs()
-        self._rendered = RenderedRecords()
+        self._tokens = tokens
+        self._retention = retention
+        self._rendered = RenderedRecords(tokens)
         self._record_ttl_ms = record_ttl_seconds * 1000
         self._replay = replay
         self._created = 0
 
     def create_task(self, api_key: str, body: dict[str, Any], *, origin: str,
                     outcome: Outcome | None = None) -> dict[str, Any]:
-        """Price the task, admit it, then charge and store it in one step."""
+        """Price the task, admit it, make room for it, then charge and store it in one step."""
         page = self.catalogue.page(body["model"])
         output = self._outputs(page, body.get("input", {}))
         cost = self._accounts.price(output, page_credits=page.credits)
         self._settlement.settle()  # refunds due by now count towards the balance
         outcome = self._admission.admit_task(api_key, body, output, cost=cost, asked=outcome)
         now = self._clock.now_ms()
-        draft = Task("", api_key, body["model"], orjson.dumps(body).decode(), body.get("callBackUrl") or None,
-                     now, origin, cost, outcome, output)
+        param = orjson.dumps(body).decode()
+        self._retention.make_room(api_key, len(param))
+        draft = Task("", api_key, body["model"], param, body.get("callBackUrl") or None, now, origin, cost, outcome,
+                     output)
         task = self._accounts.open_task(draft, end_ms=self._watch_from(draft), name=self._namer(page.vendor))
         self._created += 1
         if self._created % GC_FREEZE_EVERY == 0:
@@ -121,7 +128,7 @@ class TaskService:
 
     def record(self, task: Task) -> dict[str, Any]:
         """The task's record now, as Get Task Details would answer it."""
-        return task_record(task, self.timeline(task), self._clock.now_ms())
+        return task_record(task, self.timeline(task), self._clock.now_ms(), self._tokens)
 
     def set_outcome(self, task_id: str, outcome: Outcome) -> Task:
         task = self.owned_task(None, task_id)

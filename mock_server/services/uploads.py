@@ -24,17 +24,16 @@ from mock_server.errors import (
     DATA_URL_NOT_IMAGE,
     FETCH_FAILED,
     FETCH_OFFLINE,
-    FETCH_REDIRECT,
-    FETCH_STATUS,
-    FETCH_TIMEOUT,
+    FETCH_SELF,
     FILE_EMPTY,
     FILE_OVER_LIMIT,
     NOT_BASE64,
     ApiError,
 )
 from mock_server.media.images import IMAGE_TYPES, sniff_image
-from mock_server.net import is_loopback
+from mock_server.net import OUTGOING_HEADERS, OwnAddresses, is_loopback
 from mock_server.sim.clock import VirtualClock
+from mock_server.sim.tokens import Tokens
 from mock_server.store.uploads import OfflineFiles, UploadStore
 from mock_server.urls import FILES_PREFIX
 
@@ -43,8 +42,11 @@ DATA_URL_TYPES = frozenset(mime for mime, _ in IMAGE_TYPES.values())
 
 class UploadService:
     def __init__(self, *, store: UploadStore, files: OfflineFiles, clock: VirtualClock,
-                 transport: httpx.AsyncBaseTransport | None = None, fetch_timeout_seconds: float = 30.0) -> None:
+                 transport: httpx.AsyncBaseTransport | None = None, fetch_timeout_seconds: float = 30.0,
+                 tokens: Tokens, own: OwnAddresses | None = None) -> None:
         self._store = store
+        self._tokens = tokens
+        self._own = own or OwnAddresses()
         self._files = files
         self._clock = clock
         self._transport = transport
@@ -59,24 +61,29 @@ class UploadService:
         """Bytes of uploads stored, as counted against the upload quota."""
         return self._store.used_bytes
 
-    async def file_stream_upload(self, fields: dict[str, Any], data: bytes, *, origin: str) -> dict[str, Any]:
-        return await self._save(fields, data, origin)
+    async def file_stream_upload(self, api_key: str, fields: dict[str, Any], data: bytes, *,
+                                 origin: str) -> dict[str, Any]:
+        return await self._save(api_key, fields, data, origin)
 
-    async def file_base64_upload(self, body: dict[str, Any], *, origin: str) -> dict[str, Any]:
+    async def file_base64_upload(self, api_key: str, body: dict[str, Any], *, origin: str) -> dict[str, Any]:
         declared, data = decode_base64(body["base64Data"])
-        return await self._save(body, data, origin, declared=declared)
+        return await self._save(api_key, body, data, origin, declared=declared)
 
-    async def file_url_upload(self, body: dict[str, Any], *, origin: str, own: Iterable[str] = ()) -> dict[str, Any]:
-        return await self._save(body, await self._fetch(body["fileUrl"], (origin, *own)), origin)
+    async def file_url_upload(self, api_key: str, body: dict[str, Any], *, origin: str,
+                              own: Iterable[str] = ()) -> dict[str, Any]:
+        return await self._save(api_key, body, await self._fetch(body["fileUrl"], (origin, *own)), origin)
 
-    async def _save(self, fields: dict[str, Any], data: bytes, origin: str, *,
+    async def _save(self, api_key: str, fields: dict[str, Any], data: bytes, origin: str, *,
                     declared: str | None = None) -> dict[str, Any]:
-        stored = await asyncio.to_thread(self._store_file, fields["uploadPath"], fields.get("fileName"), data,
-                                         declared)
-        stored["downloadUrl"] = f"{origin}{FILES_PREFIX}{quote(stored['filePath'])}"
+        """Stored in the key's own unguessable folder: another key can neither overwrite nor
+        name it; `filePath` is the path asked for, `downloadUrl` the folder's."""
+        folder = self._tokens.uploads(api_key)
+        stored = await asyncio.to_thread(self._store_file, folder, fields["uploadPath"], fields.get("fileName"),
+                                         data, declared)
+        stored["downloadUrl"] = f"{origin}{FILES_PREFIX}{quote(folder + '/' + stored['filePath'])}"
         return stored
 
-    def _store_file(self, upload_path: str, file_name: str | None, data: bytes,
+    def _store_file(self, folder: str, upload_path: str, file_name: str | None, data: bytes,
                     declared: str | None) -> dict[str, Any]:
         self._store.check_size(data)
         if not data:
@@ -85,7 +92,7 @@ class UploadService:
         if declared is not None and declared != mime:
             raise ApiError(400, DATA_URL_MISMATCH.format(declared=declared, actual=mime))
         name = file_name or f"{hashlib.sha256(data).hexdigest()[:20]}.{extension}"
-        path = self._store.save(upload_path, name, data)
+        path = self._store.save(folder, upload_path, name, data).removeprefix(folder + "/")
         uploaded = datetime.fromtimestamp(self._clock.now_ms() / 1000, UTC)
         return {"fileName": name, "filePath": path, "fileSize": len(data), "mimeType": mime,
                 "uploadedAt": uploaded.isoformat(timespec="milliseconds").replace("+00:00", "Z")}
@@ -97,26 +104,26 @@ class UploadService:
         parts = urlsplit(url)
         if parts.scheme not in ("http", "https") or not is_loopback((parts.hostname or "").lower()):
             raise ApiError(400, FETCH_OFFLINE)
+        if self._own.includes_url(url):  # its own files were found above; anything else of its own is refused
+            raise ApiError(400, FETCH_SELF)
         limit = self._store.max_file_bytes
+        failed = ApiError(400, FETCH_FAILED.format(seconds=self._fetch_timeout))
         try:
             # The limit is on the whole answer: a server that drips bytes is cut off too.
             async with asyncio.timeout(self._fetch_timeout), \
-                    httpx.AsyncClient(transport=self._transport, timeout=self._fetch_timeout) as client, \
+                    httpx.AsyncClient(transport=self._transport, timeout=self._fetch_timeout,
+                                      headers=OUTGOING_HEADERS) as client, \
                     client.stream("GET", url) as response:
-                if response.is_redirect:
-                    raise ApiError(400, FETCH_REDIRECT.format(status=response.status_code))
                 if response.status_code != 200:
-                    raise ApiError(400, FETCH_STATUS.format(status=response.status_code))
+                    raise failed
                 chunks, size = [], 0
                 async for chunk in response.aiter_bytes():
                     size += len(chunk)
                     if size > limit:
                         raise ApiError(400, FILE_OVER_LIMIT.format(limit=limit))
                     chunks.append(chunk)
-        except (httpx.TimeoutException, TimeoutError) as exc:
-            raise ApiError(400, FETCH_TIMEOUT.format(seconds=self._fetch_timeout)) from exc
-        except httpx.HTTPError as exc:
-            raise ApiError(400, FETCH_FAILED.format(reason=type(exc).__name__)) from exc
+        except (httpx.HTTPError, TimeoutError) as exc:
+            raise failed from exc
         return b"".join(chunks)
 
 

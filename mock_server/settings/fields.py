@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlsplit
 
+from mock_server.bounded import LATEST_MS
 from mock_server.errors import STATUS_POLICIES
 from mock_server.sim.ratelimit import Rate
 
@@ -32,6 +33,7 @@ def setting(default: Any = dataclasses.MISSING, *, meaning: str, flag: str | Non
 
 
 MiB = 1024 * 1024
+MAX_SPEED = 1e6  # as the control API allows
 HOUR = 3600.0
 
 
@@ -61,6 +63,18 @@ class Settings:
         "`upstream`: errors are HTTP 200 with the code in the body (createTask's rate limit is a real HTTP 429); "
         "`mirror`: HTTP status = `code`"))
     max_body_bytes: int = setting(10 * MiB, shown="10 MiB", meaning="larger request bodies are refused")
+    header_timeout_seconds: float = setting(10.0, meaning=(
+        "a connection that has not sent a request's headers in full this long after its first byte is closed "
+        "(`serve`; slow clients hold nothing for ever)"))
+    body_timeout_seconds: float = setting(60.0, meaning="a request body not received in full by then answers 408")
+    max_create_body_bytes: int = setting(1 * MiB, shown="1 MiB", meaning=(
+        "a createTask body is kept with its task (`param`): larger ones are refused (upstream caps prompts at "
+        "10,000 characters; a `data:` URL image of up to about 750 KB still fits)"))
+    max_tasks: int = setting(100_000, meaning=(
+        "tasks kept per key: beyond it the oldest ended tasks are forgotten (their record is gone); when none "
+        "has ended, createTask answers 429"))
+    max_task_bytes: int = setting(512 * MiB, shown="512 MiB", meaning=(
+        "characters of requests (`param`) kept per key, bounded as `max_tasks` is"))
     initial_balance: float = setting(10_000.0, meaning="credits each key starts with")
     prices: Mapping[str, float] = setting(
         factory=lambda: {"720p/5": 20.0, "720p/10": 40.0, "1080p/5": 45.0, "1080p/10": 90.0},
@@ -83,8 +97,10 @@ class Settings:
         "SQLite file (WAL) for the whole state: tasks, balances, deliveries, queues, buckets, journals, clock; "
         "survives restarts"))
     db_durable: bool = setting(True, meaning=(
-        "`false`: the SQLite file is not fsynced (about half the cost of a write); it still survives the mock's "
-        "crash, `kill -9` included, but not the machine's. `--workers` without `--db` uses a temporary file this way"))
+        "`false`: the SQLite file is not fsynced (`synchronous=OFF`, about half the cost of a write); it still "
+        "survives the mock's crash, `kill -9` included, but may not survive the machine's (`true`, `synchronous="
+        "NORMAL`: consistent after one, the last commits may be lost). `--workers` without `--db` uses a "
+        "temporary file this way"))
     workers: int = setting(1, flag="workers", meaning=(
         "processes on one port sharing one state (SQLite: `--db`, or a temporary file); see \"Running it for a team\""))
     store: str | None = setting(None, flag="store", metavar="URL", meaning=(
@@ -117,12 +133,20 @@ class Settings:
             object.__setattr__(self, "public_url", _checked_public_url(self.public_url))
         if not 0 <= self.port <= 65535:
             raise SettingsError(f"port: {self.port} is not between 0 and 65535")
-        if self.speed < 0:
-            raise SettingsError(f"speed: {self.speed} must be >= 0 (0 freezes the clock)")
+        if not 0 <= self.speed <= MAX_SPEED:
+            raise SettingsError(f"speed: {self.speed:g} must be from 0 (frozen) to {MAX_SPEED:g}")
+        if self.epoch_ms is not None and not 0 <= self.epoch_ms <= LATEST_MS:
+            raise SettingsError(f"epoch_ms: {self.epoch_ms} is not between 0 and {LATEST_MS} (year 9999)")
+        token = self.admin_token
+        if token is not None and (not token.strip() or token != token.strip()):
+            raise SettingsError("admin_token: must be a non-empty token without surrounding white space "
+                                "(an empty one would protect nothing)")
         if self.status_policy not in STATUS_POLICIES:
             raise SettingsError(f"status_policy: {self.status_policy!r} is not one of {list(STATUS_POLICIES)}")
-        if self.max_body_bytes <= 0:
-            raise SettingsError("max_body_bytes: must be positive")
+        for name in ("max_body_bytes", "max_create_body_bytes", "max_tasks", "max_task_bytes", "header_timeout_seconds",
+                     "body_timeout_seconds"):
+            if getattr(self, name) <= 0:
+                raise SettingsError(f"{name}: must be positive")
         for name in ("create_rate_limit", "query_rate_limit"):
             try:
                 Rate.parse(getattr(self, name))

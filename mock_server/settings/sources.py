@@ -76,6 +76,8 @@ def load_settings(flags: Mapping[str, Any] | None = None, *,
                 if key.startswith(ENV_PREFIX)}
     values.update(_known(from_env, names, "environment " + ENV_PREFIX + "*"))
     values.update({key: value for key, value in (flags or {}).items() if value is not None})
+    if "admin_token" in values and not str(values["admin_token"]).strip():  # not "no token": a mistake
+        raise SettingsError("admin_token: must be a non-empty token (an empty one would protect nothing)")
     return Settings(**{key: coerce(key, value) for key, value in values.items()})
 
 

@@ -14,14 +14,15 @@ from contracts.spec.lifecycle import TERMINAL
 from contracts.spec.names import callback_envelope
 from mock_server.sim.lifecycle import Timeline
 from mock_server.sim.task import Task
+from mock_server.sim.tokens import Tokens
 from mock_server.urls import result_url
 
 
-def result_urls(task: Task) -> list[str]:
-    return [result_url(task.origin, task.task_id, task.output.extension)]
+def result_urls(task: Task, tokens: Tokens) -> list[str]:
+    return [result_url(task.origin, tokens.result(task.task_id), task.task_id, task.output.extension)]
 
 
-def task_record(task: Task, timeline: Timeline, now_ms: int) -> dict[str, Any]:
+def task_record(task: Task, timeline: Timeline, now_ms: int, tokens: Tokens) -> dict[str, Any]:
     stage = timeline.at(now_ms)
     ended = stage.state in TERMINAL
     failed = stage.state == "fail"
@@ -31,7 +32,7 @@ def task_record(task: Task, timeline: Timeline, now_ms: int) -> dict[str, Any]:
         "model": task.model,
         "state": stage.state,
         "param": task.param,
-        "resultJson": (orjson.dumps({"resultUrls": result_urls(task)}).decode()
+        "resultJson": (orjson.dumps({"resultUrls": result_urls(task, tokens)}).decode()
                        if stage.state == "success" else None),
         "failCode": task.outcome.fail_code if failed else None,
         "failMsg": task.outcome.fail_msg if failed else None,
@@ -44,12 +45,12 @@ def task_record(task: Task, timeline: Timeline, now_ms: int) -> dict[str, Any]:
     }
 
 
-def callback_payload(task: Task, timeline: Timeline, *, remained_credits: float) -> dict[str, Any]:
+def callback_payload(task: Task, timeline: Timeline, tokens: Tokens, *, remained_credits: float) -> dict[str, Any]:
     """The callback body for an ended task: a Get Task Details answer plus credit fields."""
     end = timeline.end
     if end is None:
         raise ValueError(f"task {task.task_id} has not ended")
-    record = task_record(task, timeline, end.at_ms)
+    record = task_record(task, timeline, end.at_ms, tokens)
     record["consumeCredits"] = task.credits if end.state == "success" else 0
     record["remainedCredits"] = remained_credits
     code, msg = callback_envelope(end.state)

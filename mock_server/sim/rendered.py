@@ -11,13 +11,15 @@ import orjson
 from mock_server.sim.lifecycle import Stage, Timeline
 from mock_server.sim.records import task_record
 from mock_server.sim.task import Task
+from mock_server.sim.tokens import Tokens
 
 CACHE_SIZE = 10_000  # tasks: the ones being polled now are recent
 MAX_RECORD_BYTES = 16 * 1024  # a record with a long prompt is rendered each time, not kept
 
 
 class RenderedRecords:
-    def __init__(self, size: int = CACHE_SIZE) -> None:
+    def __init__(self, tokens: Tokens, size: int = CACHE_SIZE) -> None:
+        self._tokens = tokens
         self._size = size
         self._entries: OrderedDict[str, tuple[Task, Stage, orjson.Fragment]] = OrderedDict()
 
@@ -27,7 +29,7 @@ class RenderedRecords:
         cached = self._entries.get(task.task_id)
         if cached is not None and cached[1] == stage and (cached[0] is task or cached[0] == task):
             return cached[2]
-        rendered = orjson.dumps(task_record(task, timeline, now_ms))
+        rendered = orjson.dumps(task_record(task, timeline, now_ms, self._tokens))
         fragment = orjson.Fragment(rendered)
         if len(rendered) <= MAX_RECORD_BYTES:
             if len(self._entries) >= self._size:

@@ -14,6 +14,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
 
 from contracts.spec.lifecycle import TRANSITIONS
+from mock_server.bounded import ascii_int, finite
 from mock_server.errors import ApiError
 from mock_server.sim.lifecycle import Outcome
 
@@ -32,21 +33,35 @@ CALL_OUTCOMES: Mapping[str, tuple[int, str]] = {
 }
 
 
+# The documented ranges of scenario parameters (README, scenario table).
+SLOWDOWN = (0.01, 1000.0)
+CALLBACK_DELAY_SECONDS = (0.0, 30 * 24 * 3600.0)
+RETRY_AFTER_SECONDS = (0, 86_400)
+MAX_TEXT = 500  # characters of a msg= or code= a scenario sets
+
+
+def _text(params: Mapping[str, str], name: str, default: str) -> str:
+    value = params.get(name, default).replace("_", " ")
+    if len(value) > MAX_TEXT:
+        raise ApiError(422, f"scenario parameter {name}: at most {MAX_TEXT} characters")
+    return value
+
+
 def _fail(params: Mapping[str, str]) -> Outcome:
     return Outcome(state="fail", fail_stage=params.get("stage", "generating"),
-                   fail_code=params.get("code", "500"),
-                   fail_msg=params.get("msg", "Internal server error").replace("_", " "))
+                   fail_code=_text(params, "code", "500"), fail_msg=_text(params, "msg", "Internal server error"))
 
 
 # Task outcomes: params -> Outcome. Each is documented in the README's scenario table.
 TASK_OUTCOMES: Mapping[str, Callable[[Mapping[str, str]], Outcome]] = {
     "success": lambda params: Outcome(),
     "fail": _fail,
-    "slow": lambda params: Outcome(slowdown=float(params.get("factor", "3"))),
+    "slow": lambda params: Outcome(slowdown=finite(params.get("factor", "3"), "factor",
+                                                   low=SLOWDOWN[0], high=SLOWDOWN[1])),
     "stuck": lambda params: Outcome(stuck_in=params.get("state", "generating")),
     "callback-duplicate": lambda params: Outcome(callback="duplicate"),
-    "callback-delay": lambda params: Outcome(callback="delay",
-                                             callback_delay_s=float(params.get("seconds", "60"))),
+    "callback-delay": lambda params: Outcome(callback="delay", callback_delay_s=finite(
+        params.get("seconds", "60"), "seconds", low=CALLBACK_DELAY_SECONDS[0], high=CALLBACK_DELAY_SECONDS[1])),
     "callback-drop": lambda params: Outcome(callback="drop"),
 }
 KNOWN = sorted([*CALL_OUTCOMES, *TASK_OUTCOMES])
@@ -68,10 +83,11 @@ class Scenario:
 
     def error(self, *, rate_limit_status: int | None = None) -> ApiError:
         code, message = CALL_OUTCOMES[self.name]
-        message = self.params.get("msg", message).replace("_", " ")
+        message = _text(self.params, "msg", message)
         if code == 429:
-            return ApiError(code, message, http_status=rate_limit_status,
-                            headers={"Retry-After": self.params.get("retry_after", "1")})
+            wait = ascii_int(self.params.get("retry_after", "1"), "retry_after", low=RETRY_AFTER_SECONDS[0],
+                             high=RETRY_AFTER_SECONDS[1])
+            return ApiError(code, message, http_status=rate_limit_status, headers={"Retry-After": str(wait)})
         return ApiError(code, message)
 
     def outcome(self) -> Outcome:
@@ -94,8 +110,10 @@ def parse(text: str, source: str) -> Scenario:
             raise ApiError(422, f"{source}: expected key=value, got {part!r}")
         params[key.strip()] = value.strip()
     scenario = Scenario(parts[0], params)
-    if not scenario.is_call_outcome:
-        scenario.outcome()  # bad parameters are refused up front, not when the task runs
+    if scenario.is_call_outcome:  # bad parameters are refused up front, not when the call or task runs
+        scenario.error()
+    else:
+        scenario.outcome()
     return scenario
 
 

@@ -77,6 +77,14 @@ class TaskStore(Protocol):
 
     def count(self) -> int: ...
 
+    def usage(self, api_key: str) -> tuple[int, int]:
+        """The key's tasks kept: how many, and the bytes of their requests (`param`)."""
+        ...
+
+    def forget(self, task_ids: list[str]) -> None:
+        """Drop these tasks (ended ones, to keep a key within its bounds); their record is gone."""
+        ...
+
     def next_number(self, now_ms: int) -> int:
         """The next task id number: above every number issued, and at least `now_ms`."""
         ...

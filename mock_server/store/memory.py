@@ -22,6 +22,7 @@ class MemoryTaskStore(MemoryQueues):
         self._balances: dict[str, float] = {}
         self._settled: set[str] = set()
         self._ends: list[tuple[int, str]] = []  # a heap; stale entries are skipped when read
+        self._usage: dict[str, list[int]] = {}  # api key -> [tasks, bytes of their param]
         self._number = 0
 
     # -- tasks --------------------------------------------------------------------------------
@@ -40,6 +41,9 @@ class MemoryTaskStore(MemoryQueues):
                 raise NotEnoughCredits(balance)
             self._balances[task.api_key] = balance - task.credits
             self._put(task, end_ms)
+            usage = self._usage.setdefault(task.api_key, [0, 0])
+            usage[0] += 1
+            usage[1] += len(task.param)
             return task
 
     def update(self, task: Task, *, end_ms: int | None) -> None:
@@ -63,6 +67,20 @@ class MemoryTaskStore(MemoryQueues):
 
     def count(self) -> int:
         return len(self._tasks)
+
+    def usage(self, api_key: str) -> tuple[int, int]:
+        count, size = self._usage.get(api_key, (0, 0))
+        return count, size
+
+    def forget(self, task_ids: list[str]) -> None:
+        with self._lock:
+            for task_id in task_ids:
+                task = self._tasks.pop(task_id, None)
+                if task is not None:
+                    self._settled.discard(task_id)
+                    usage = self._usage[task.api_key]
+                    usage[0] -= 1
+                    usage[1] -= len(task.param)
 
     def next_number(self, now_ms: int) -> int:
         with self._lock:
@@ -119,6 +137,10 @@ class MemoryTaskStore(MemoryQueues):
             for task_id in doomed:
                 del self._tasks[task_id]
                 self._settled.discard(task_id)
+            if api_key is None:
+                self._usage.clear()
+            else:
+                self._usage.pop(api_key, None)
             if api_key is None:
                 self._balances.clear()
             else:

@@ -12,6 +12,8 @@ redis.call('HSET', KEYS[2], ARGV[3], left)
 redis.call('HSET', KEYS[1], ARGV[1], ARGV[2])
 if ARGV[6] ~= '' then redis.call('ZADD', KEYS[3], ARGV[6], ARGV[1]) end
 redis.call('ZADD', KEYS[4], ARGV[7], ARGV[1])
+redis.call('HINCRBY', KEYS[5], ARGV[3] .. ':tasks', 1)
+redis.call('HINCRBY', KEYS[5], ARGV[3] .. ':bytes', ARGV[8])
 return {'ok', left}
 """
 

@@ -8,6 +8,8 @@ settle the same task. The queues, buckets and journals live in `sqlite_queues`.
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import sqlite3
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -96,6 +98,15 @@ class SqliteTaskStore(SqliteQueues):
             rows = self._execute(f"SELECT {COLUMNS} FROM tasks WHERE api_key = ? ORDER BY created_ms, rowid",
                                  (api_key,)).fetchall()
         return (row_task(row) for row in rows)
+
+    def usage(self, api_key: str) -> tuple[int, int]:
+        row = self._execute("SELECT COUNT(*), COALESCE(SUM(LENGTH(param)), 0) FROM tasks "
+                            "WHERE api_key = ?", (api_key,)).fetchone()
+        return int(row[0]), int(row[1])
+
+    def forget(self, task_ids: list[str]) -> None:
+        with self._write() as db:
+            db.executemany("DELETE FROM tasks WHERE task_id = ?", [(task_id,) for task_id in task_ids])
 
     def count(self) -> int:
         return int(self._execute("SELECT COUNT(*) FROM tasks").fetchone()[0])
@@ -201,3 +212,22 @@ def _migrate(db: sqlite3.Connection) -> None:
     if columns and "end_ms" not in columns:
         db.execute("ALTER TABLE tasks ADD COLUMN end_ms INTEGER")
         db.execute("UPDATE tasks SET end_ms = created_ms WHERE settled = 0")  # looked at again on the next tick
+
+
+@contextlib.contextmanager
+def served_alone(path: str | Path) -> Iterator[None]:
+    """Hold `path` for one serving mock (its workers included) while the block runs: a second
+    plain `serve` on the same file would free the first one's delivery claims at its start and
+    both would send the same callbacks. StoreError, naming the file, when another holds it."""
+    lock = Path(f"{path}.lock")
+    try:
+        handle = lock.open("a")
+    except OSError as exc:
+        raise StoreError(f"db {path}: cannot create its lock file {lock} ({exc.strerror})") from exc
+    with handle:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError as exc:
+            raise StoreError(f"db {path}: another apikley-mock process serves it; one file is one mock "
+                             "(use --workers N for more processes on it, or --store redis://... for replicas)") from exc
+        yield

@@ -109,11 +109,12 @@ class UploadStore:
                 handle.write(str(used[0]))
                 handle.flush()
 
-    def save(self, upload_path: str, file_name: str, data: bytes) -> str:
-        """Store `data` (the same name overwrites, as upstream); returns its relative path.
-        All or nothing: on any failure no file, folder or byte of quota is left behind."""
+    def save(self, folder: str, upload_path: str, file_name: str, data: bytes) -> str:
+        """Store `data` in `folder` (an API key's own; the same name there overwrites, as
+        upstream); returns its path relative to the upload area, folder first. All or nothing:
+        on any failure no file, folder or byte of quota is left behind."""
         self.check_size(data)
-        parts = safe_parts(upload_path, file_name)
+        parts = [folder, *safe_parts(upload_path, file_name)]
         target = self.root.joinpath(*parts)
         try:
             with self._quota() as used:
@@ -208,9 +209,10 @@ class OfflineFiles:
         """`own`: the mock's origins (public, listener); loopback URLs count as own too."""
         parts = urlsplit(url)
         if parts.scheme == "file" or (not parts.scheme and url.startswith("/")):
-            if self.files_dir is None:
+            name = unquote(parts.path)
+            if self.files_dir is None or "\x00" in name:  # a NUL cannot name a file
                 return None
-            path = Path(unquote(parts.path)).resolve()
+            path = Path(name).resolve()
             return path if path.is_relative_to(self.files_dir) and path.is_file() else None
         if is_own_url(url, own) and parts.path.startswith(FILES_PREFIX):
             return self.uploads.resolve(unquote(parts.path.removeprefix(FILES_PREFIX)))

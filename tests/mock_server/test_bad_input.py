@@ -65,12 +65,12 @@ def test_prompt_of_exactly_10000_characters_is_accepted(mock: RunningMock) -> No
 
 
 @pytest.mark.parametrize("declared", [True, False], ids=["content-length", "chunked"])
-def test_body_over_10_mb_is_refused(mock: RunningMock, declared: bool) -> None:
-    big = long_prompt(10 * 1024 * 1024 + 1)
+def test_a_create_task_body_over_1_mib_is_refused(mock: RunningMock, declared: bool) -> None:
+    big = long_prompt(1024 * 1024 + 1)  # createTask keeps its body: 1 MiB (other bodies: 10 MiB)
     content = big if declared else iter([big[i:i + 65536] for i in range(0, len(big), 65536)])
     response = mock.client.post(CREATE, content=content, headers=JSON)
     payload = response.json()
-    assert payload["code"] == 422 and "larger than the 10485760 bytes allowed" in payload["msg"]
+    assert payload["code"] == 422 and "larger than the 1048576 bytes allowed" in payload["msg"]
     assert mock.task_count() == 0
 
 

@@ -40,7 +40,10 @@ def test_serve_prints_url_key_and_a_working_curl_line(served: tuple[str, list[st
 
 
 @pytest.mark.parametrize(("args", "message"), [
-    (["--speed", "-2"], "speed: -2.0 must be >= 0"),
+    (["--speed", "-2"], "speed: -2 must be from 0 (frozen) to 1e+06"),
+    (["--speed", "1e15"], "speed: 1e+15 must be from 0 (frozen) to 1e+06"),
+    (["--admin-token", "  "], "admin_token: must be a non-empty token"),
+    (["--admin-token", ""], "admin_token: must be a non-empty token"),
     (["--port", "99999"], "port: 99999 is not between"),
     (["--config", "/nonexistent/mock.toml"], "config file /nonexistent/mock.toml"),
     (["--workers", "0"], "workers: 0 is not between 1 and 64"),

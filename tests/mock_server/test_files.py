@@ -89,14 +89,33 @@ def test_range_requests(mock: RunningMock) -> None:
     assert httpx.get(url, headers={"Range": f"bytes={len(whole) + 10}-"}).status_code == 416
 
 
+def result_url_of(mock: RunningMock, task_id: str) -> str:
+    """Where the task's result will be (white box: the URL is unguessable until its record says)."""
+    token = mock.server.app.state.services.tasks._tokens.result(task_id)
+    return f"{mock.base_url}/results/{token}/{task_id}.mp4"
+
+
 def test_results_are_404_before_the_end_and_after_retention(mock: RunningMock) -> None:
     task_id = mock.client.post(CREATE, json=valid_body()).json()["data"]["taskId"]
-    early = httpx.get(f"{mock.base_url}/results/{task_id}.mp4")
+    url = result_url_of(mock, task_id)
+    early = httpx.get(url)
     assert early.status_code == 404 and early.json()["code"] == 404
     mock.clock.advance(600)
-    assert httpx.get(f"{mock.base_url}/results/{task_id}.mp4", timeout=60).status_code == 200
+    record = mock.client.get("/api/v1/jobs/recordInfo", params={"taskId": task_id}).json()["data"]
+    assert json.loads(record["resultJson"])["resultUrls"] == [url]
+    assert httpx.get(url, timeout=60).status_code == 200
     mock.clock.advance(24 * 3600)
-    assert httpx.get(f"{mock.base_url}/results/{task_id}.mp4").status_code == 404
+    assert httpx.get(url).status_code == 404
+
+
+def test_a_result_url_cannot_be_guessed_from_the_task_id(mock: RunningMock) -> None:
+    """Regression: results were at /results/<sequential id>.mp4, readable by anyone who guessed."""
+    task_id = mock.client.post(CREATE, json=valid_body()).json()["data"]["taskId"]
+    mock.clock.advance(600)
+    assert httpx.get(result_url_of(mock, task_id), timeout=60).status_code == 200
+    for guessed in (f"/results/{task_id}.mp4", f"/results/{'0' * 24}/{task_id}.mp4",
+                    f"/results/{result_url_of(mock, task_id + '0').split('/')[-2]}/{task_id}.mp4"):
+        assert httpx.get(mock.base_url + guessed).status_code == 404, guessed
     assert mock.client.get("/api/v1/jobs/recordInfo", params={"taskId": task_id}).json()["code"] == 200
     mock.clock.advance(14 * 24 * 3600)
     expired = mock.client.get("/api/v1/jobs/recordInfo", params={"taskId": task_id}).json()
@@ -214,6 +233,17 @@ def test_same_name_overwrites(mock: RunningMock) -> None:
     assert Image.open(io.BytesIO(httpx.get(url).content)).getpixel((0, 0)) == (0, 0, 255)
 
 
+def test_another_key_can_neither_overwrite_nor_guess_an_upload(mock: RunningMock) -> None:
+    """Regression: every key's uploads shared one namespace, so another key could overwrite yours."""
+    mine = upload(mock, png(ORANGE))["data"]
+    theirs = mock.client_for(OTHER_KEY).post("/api/file-base64-upload", json={
+        "base64Data": base64.b64encode(png((0, 0, 255))).decode(), "uploadPath": "images/test",
+        "fileName": mine["fileName"]}).json()["data"]
+    assert theirs["filePath"] == mine["filePath"] and theirs["downloadUrl"] != mine["downloadUrl"]
+    assert Image.open(io.BytesIO(httpx.get(mine["downloadUrl"]).content)).getpixel((0, 0)) == ORANGE
+    assert httpx.get(f"{mock.base_url}/files/{mine['filePath']}").status_code == 404  # no folder: no file
+
+
 def test_malformed_or_oversized_multipart_is_an_upload_error(mock: RunningMock) -> None:
     fields = {f"extra{number}": "x" for number in range(150)} | {"uploadPath": "x"}
     payload = mock.client.post("/api/file-stream-upload", files={"file": ("a.png", png(), "image/png")},
@@ -229,13 +259,14 @@ def test_upload_storage_is_bounded_and_overwrites_are_not_counted_twice() -> Non
 
     size = len(png())
     for mock in start_mock(max_data_bytes=4 * size + 10):  # half of it, 2 files, for uploads
-        assert upload(mock, png(), name="a.png")["success"] is True
+        first = upload(mock, png(), name="a.png")
+        assert first["success"] is True
         assert upload(mock, png(), name="a.png")["success"] is True  # overwrite: still one file
         assert upload(mock, png(), name="b.png")["success"] is True
         full = upload(mock, png(), name="c.png")
         assert full["success"] is False and full["code"] == 500 and "storage is full" in full["msg"]
         mock.clock.advance(3 * 24 * 3600 + 1)
-        assert httpx.get(f"{mock.base_url}/files/images/test/a.png").status_code == 404  # expired: space freed
+        assert httpx.get(first["data"]["downloadUrl"]).status_code == 404  # expired: space freed
         assert upload(mock, png(), name="c.png")["success"] is True
 
 

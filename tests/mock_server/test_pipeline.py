@@ -75,7 +75,7 @@ def test_every_json_answer_ends_with_a_newline(mock: RunningMock) -> None:
 def test_control_api_errors_use_the_one_renderer(mock: RunningMock) -> None:
     response = httpx.put(f"{mock.base_url}/__mock__/keys/{API_KEY}/balance", json={"balance": -1})
     assert response.status_code == 422
-    assert response.json() == {"code": 422, "msg": "balance: must be a number >= 0", "data": None}
+    assert response.json() == {"code": 422, "msg": "balance: must be a number from 0 to 1e+15", "data": None}
     assert response.headers["content-length"] == str(len(response.content))
 
 

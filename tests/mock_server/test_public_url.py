@@ -60,7 +60,8 @@ def test_own_urls_are_recognised_in_both_forms(public_mock: RunningMock, form: s
     as_given = upload_url if form == "public" else on_listener(public_mock, upload_url)
     copy = public_mock.client.post("/api/file-url-upload", json={
         "fileUrl": as_given, "uploadPath": "copies", "fileName": "copy.png"}).json()
-    assert copy["success"] is True and copy["data"]["downloadUrl"] == f"{PUBLIC}/files/copies/copy.png"
+    download = copy["data"]["downloadUrl"]
+    assert copy["success"] is True and download.startswith(f"{PUBLIC}/files/") and download.endswith("/copies/copy.png")
 
     result_url = finished(public_mock, valid_body(image_url=as_given))
     asked = result_url if form == "public" else on_listener(public_mock, result_url)

@@ -59,7 +59,7 @@ def test_header_parameters_override_the_message(mock: RunningMock) -> None:
     ("nonsense", "unknown scenario 'nonsense'"),
     ("fail; stage", "expected key=value"),
     ("fail; stage=cooking", "'cooking' is not one of"),
-    ("slow; factor=fast", "could not convert"),
+    ("slow; factor=fast", "factor: must be a number from 0.01 to 1000"),
 ])
 def test_bad_scenarios_are_clear_422s(mock: RunningMock, header: str, message: str) -> None:
     payload = create(mock, scenario=header)

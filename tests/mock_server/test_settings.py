@@ -36,7 +36,7 @@ def test_env_lists_are_comma_separated() -> None:
 @pytest.mark.parametrize(("env", "message"), [
     ({"APIKLEY_MOCK_PORT": "eighty"}, "port: cannot use 'eighty'"),
     ({"APIKLEY_MOCK_PORT": "70000"}, "port: 70000 is not between"),
-    ({"APIKLEY_MOCK_SPEED": "-1"}, "speed: -1.0 must be >= 0"),
+    ({"APIKLEY_MOCK_SPEED": "-1"}, "speed: -1 must be from 0 (frozen)"),
     ({"APIKLEY_MOCK_STATUS_POLICY": "loose"}, "status_policy: 'loose' is not one of"),
     ({"APIKLEY_MOCK_COLOUR": "red"}, "unknown setting(s) ['colour']"),
     ({"APIKLEY_MOCK_API_KEYS": "a b"}, "api_keys"),

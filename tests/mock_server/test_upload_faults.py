@@ -33,8 +33,7 @@ def upload_via(mock: RunningMock, how: str, *, path: str, name: str | None = "cu
         response = mock.client.post("/api/file-base64-upload",
                                     json=fields | {"base64Data": base64.b64encode(data).decode()})
     else:
-        source = f"{mock.base_url}/files/sources/source.png"
-        response = mock.client.post("/api/file-url-upload", json=fields | {"fileUrl": source})
+        response = mock.client.post("/api/file-url-upload", json=fields | {"fileUrl": SOURCE[mock.base_url]})
     assert response.status_code == 200  # upstream status policy: errors in the envelope
     return dict(response.json())
 
@@ -44,15 +43,19 @@ def upload_bytes(mock: RunningMock) -> int:
 
 
 def stored_entries(root: Path) -> list[str]:
-    """What the uploads left on disk (the area's own quota file aside)."""
-    return sorted(str(path.relative_to(root)) for path in root.rglob("*")
-                  if "sources" not in path.parts and path.name != QUOTA_FILE)
+    """What the uploads left on disk inside the key's own folder (the area's quota file, the
+    folder itself and the url uploads' source aside)."""
+    return sorted(str(Path(*path.relative_to(root).parts[1:])) for path in root.rglob("*")
+                  if "sources" not in path.parts and path.name != QUOTA_FILE and path.parent != root)
+
+
+SOURCE: dict[str, str] = {}  # base URL -> the downloadUrl file-url-upload fetches from
 
 
 @pytest.fixture
 def data_mock(tmp_path: Path):
     for mock in start_mock(data_dir=str(tmp_path)):
-        upload_via(mock, "stream", path="sources", name="source.png")  # for file-url-upload
+        SOURCE[mock.base_url] = upload_via(mock, "stream", path="sources", name="source.png")["data"]["downloadUrl"]
         yield mock, tmp_path / "uploads"
 
 
