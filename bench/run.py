@@ -162,7 +162,8 @@ def main() -> int:
     with tempfile.TemporaryDirectory() as scratch:
         config = Path(scratch) / "bench.toml"
         # The validation and storage path is measured, not the rate limiter's refusals.
-        config.write_text('initial_balance = 1e15\ncreate_rate_limit = "off"\nquery_rate_limit = "off"\n')
+        config.write_text('initial_balance = 1e15\ncreate_rate_limit = "off"\nquery_rate_limit = "off"\n'
+                          'max_tasks = 100000000\nmax_task_bytes = 100000000000\n')  # the hot path, not retention
         # mirror: any error would be a non-2xx answer. A frozen clock: no task ends, so no
         # callbacks compete with the measured path.
         mock_command = [sys.executable, "-m", "mock_server", "serve", "--port", str(mock_port), "--speed", "0",

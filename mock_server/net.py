@@ -67,9 +67,13 @@ def is_this_machine(host: str) -> bool:
 
 
 class Target(NamedTuple):
+    """Where a call goes, with what is known of its host (worked out once, as parsing is slow)."""
+
     host: str  # lower case
     port: int
     origin: str  # scheme://host[:port]
+    this_machine: bool  # loopback or unspecified
+    internal: bool  # an IP literal no public service lives at (loopback excepted)
 
 
 def target_of(url: str) -> Target | None:
@@ -80,7 +84,10 @@ def target_of(url: str) -> Target | None:
     except ValueError:
         return None
     host = (parts.hostname or "").lower()
-    return Target(host, port, f"{parts.scheme}://{parts.netloc.lower()}") if host else None
+    if not host:
+        return None
+    return Target(host, port, f"{parts.scheme}://{parts.netloc.lower()}", is_this_machine(host),
+                  is_internal_address(host))
 
 
 class OwnAddresses:
@@ -100,7 +107,7 @@ class OwnAddresses:
         host on a port it listens on, or its public URL."""
         if target is None:
             return False
-        return (target.port in self.ports and is_this_machine(target.host)) or target.origin in self.public
+        return (target.port in self.ports and target.this_machine) or target.origin in self.public
 
     def includes_url(self, url: str) -> bool:
         return self.includes(target_of(url))

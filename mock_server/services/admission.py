@@ -26,7 +26,7 @@ from mock_server.errors import (
     SCENARIO_NOT_FOR_OPERATION,
     ApiError,
 )
-from mock_server.net import OwnAddresses, Target, is_internal_address, target_of
+from mock_server.net import OwnAddresses, Target, target_of
 from mock_server.services.accounts import Accounts
 from mock_server.services.shared import SharedState
 from mock_server.sim import scenarios
@@ -138,7 +138,7 @@ class Admission:
             return
         if self._own.includes(target):
             raise ApiError(422, CALLBACK_SELF.format(url=_short_url(url)))
-        if is_internal_address(target.host) and target.host not in self._callback_allowed:
+        if target.internal and target.host not in self._callback_allowed:
             raise ApiError(422, CALLBACK_PRIVATE.format(host=target.host))
 
     def _check_features(self, values: Mapping[str, str]) -> None:
