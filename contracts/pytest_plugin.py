@@ -11,12 +11,12 @@ plugin's session server.
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
 
-from contracts.checks.report import Report
-from contracts.engine import RunOptions, run_contract
+if TYPE_CHECKING:  # imported when the fixture is used: a session that does not use it pays nothing
+    from contracts.checks.report import Report
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -46,6 +46,8 @@ def apikley_contract(request: pytest.FixtureRequest) -> Callable[..., Report]:
         options["hmac_key"] = options["hmac_key"] or settings.webhook_hmac_key
 
     def run(**overrides: Any) -> Report:
+        from contracts.engine import RunOptions, run_contract
+
         return run_contract(RunOptions(**(options | overrides)))
 
     return run

@@ -89,6 +89,16 @@ FETCH_FAILED = ("fileUrl: could not be fetched within {seconds:g} s (refused, an
                 "too slow: the mock does not say which, nor follows redirects)")
 
 
+class NetworkFault(Exception):
+    """No answer of the API's: the failure a network between would give (`fault` scenarios):
+    an edge's HTML 502, its 504 after `seconds`, or a connection closed with no answer."""
+
+    def __init__(self, kind: str, seconds: float = 0.0) -> None:
+        super().__init__(kind)
+        self.kind = kind
+        self.seconds = seconds
+
+
 class ApiError(Exception):
     """An answer in the API's envelope with `code` != 200."""
 

@@ -1,20 +1,27 @@
-"""pytest plugin (entry point `pytest11`): the `apikley_mock` fixture.
+"""pytest plugin (entry point `pytest11`): the `apikley_mock` fixtures.
 
-One mock per session on a free loopback port, so any HTTP client can reach it, with its
-virtual clock frozen (tests move it with `advance()`), reset before every test.
-Override `apikley_mock_settings` in a conftest.py to change its settings.
+- `apikley_mock`: one mock per session on a free loopback port (any HTTP client can reach it),
+  its virtual clock frozen (tests move it with `advance()`), reset before every test;
+- `apikley_mock_async`: the same mock, its calls awaited (`await apikley_mock_async.advance(60)`);
+- `apikley_mock_inprocess`: an async mock in the test's own process and event loop, reached
+  through `httpx.ASGITransport` (`.transport`), no socket: the fastest, for code that takes an
+  httpx transport. Callbacks it sends still need a receiver on a socket.
+
+The async fixtures are plain fixtures returning awaitable clients, so they work under
+pytest-asyncio and anyio's plugin alike. Override `apikley_mock_settings` in a conftest.py to
+change the mock's settings. Nothing heavy is imported until a fixture is used.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator
+from typing import TYPE_CHECKING, Any
 
 import pytest
 
-from mock_server.app import create_app
-from mock_server.server import ThreadedServer
-from mock_server.settings import Settings
-from mock_server.testing import MockControl
+if TYPE_CHECKING:
+    from mock_server.settings import Settings
+    from mock_server.testing import AsyncMockControl, MockControl
 
 FIXTURE_KEY = "apikley-mock-test-key"
 
@@ -22,20 +29,26 @@ FIXTURE_KEY = "apikley-mock-test-key"
 @pytest.fixture(scope="session")
 def apikley_mock_settings() -> Settings:
     """Settings of the session's mock: a frozen clock and one key; limits as upstream."""
+    from mock_server.settings import Settings
+
     return Settings(api_keys=(FIXTURE_KEY,), speed=0)
 
 
 @pytest.fixture(scope="session")
-def apikley_mock_server(apikley_mock_settings: Settings) -> Iterator[ThreadedServer]:
+def apikley_mock_server(apikley_mock_settings: Settings) -> Iterator[Any]:
+    from mock_server.app import create_app
+    from mock_server.server import ThreadedServer
+
     with ThreadedServer(create_app(apikley_mock_settings)) as server:
         yield server
 
 
 @pytest.fixture
-def apikley_mock(apikley_mock_server: ThreadedServer,
-                 apikley_mock_settings: Settings) -> Iterator[MockControl]:
-    """A running mock: `base_url`, `api_key`, `client`, `advance()`, `queue()`, `tasks()`,
-    `requests()`, `callbacks()`, `wait_for_callback()`; fresh for every test."""
+def apikley_mock(apikley_mock_server: Any, apikley_mock_settings: Settings) -> Iterator[MockControl]:
+    """A running mock: `base_url`, `api_key`, `client`, `advance()`, `queue()`, `seed_task()`,
+    `tasks()`, `requests()`, `callbacks()`, `wait_for_callback()`; reset before every test."""
+    from mock_server.testing import MockControl
+
     control = MockControl(apikley_mock_server.base_url, apikley_mock_settings.api_keys[0],
                           admin_token=apikley_mock_settings.admin_token)
     control.reset()
@@ -43,3 +56,38 @@ def apikley_mock(apikley_mock_server: ThreadedServer,
         yield control
     finally:
         control.close()
+
+
+@pytest.fixture
+def apikley_mock_async(apikley_mock_server: Any, apikley_mock_settings: Settings) -> AsyncMockControl:
+    """The session's mock, its calls awaited; reset before every test."""
+    from mock_server.testing import AsyncMockControl, MockControl
+
+    resetter = MockControl(apikley_mock_server.base_url, apikley_mock_settings.api_keys[0],
+                           admin_token=apikley_mock_settings.admin_token)
+    resetter.reset()
+    resetter.close()
+    return AsyncMockControl(apikley_mock_server.base_url, apikley_mock_settings.api_keys[0],
+                            admin_token=apikley_mock_settings.admin_token)
+
+
+@pytest.fixture(scope="session")
+def apikley_mock_app(apikley_mock_settings: Settings) -> Any:
+    """The mock's ASGI app, in this process (no socket), for `apikley_mock_inprocess`."""
+    from mock_server.app import create_app
+
+    return create_app(apikley_mock_settings)
+
+
+@pytest.fixture
+def apikley_mock_inprocess(apikley_mock_app: Any, apikley_mock_settings: Settings) -> AsyncMockControl:
+    """An in-process mock: awaitable like `apikley_mock_async`; pass `.transport` to your own
+    `httpx.AsyncClient`. Reset before every test."""
+    import httpx
+
+    from mock_server.testing import AsyncMockControl
+
+    apikley_mock_app.state.services.reset()
+    transport = httpx.ASGITransport(app=apikley_mock_app)
+    return AsyncMockControl("http://localhost", apikley_mock_settings.api_keys[0],
+                            admin_token=apikley_mock_settings.admin_token, transport=transport)

@@ -185,3 +185,10 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
             session.config.get_terminal_writer().line(
                 f"{variable}=1 but no {kind} test passed: failing the session", red=True)
             session.exitstatus = pytest.ExitCode.TESTS_FAILED
+
+
+@pytest.fixture
+def pytester(pytester: pytest.Pytester) -> pytest.Pytester:
+    """pytest's own, with pytest-asyncio told its loop scope (its warning would fill the output)."""
+    pytester.makeini("[pytest]\nasyncio_default_fixture_loop_scope = function\n")
+    return pytester

@@ -92,3 +92,75 @@ def test_server_keeps_the_contract(apikley_contract):
                                     "--apikley-api-key=given-key")
     result.assert_outcomes(failed=1)
     result.stdout.fnmatch_lines(["*envelope: expected a string `msg`*"])
+
+
+def test_a_test_that_turns_maintenance_on_leaves_the_next_one_clean(pytester: pytest.Pytester) -> None:
+    """Regression: reset kept maintenance, switched-off features, rate-limit switches and the
+    clock's speed, so one test that turned maintenance on broke every test after it."""
+    pytester.makepyfile(test_order='''
+BODY = {"model": "bytedance/v1-pro-fast-image-to-video",
+        "input": {"prompt": "A cup", "image_url": "https://example.com/cup.png"}}
+STARTED = []
+
+
+def test_breaks_things(apikley_mock):
+    STARTED.append(apikley_mock.now_ms())
+    apikley_mock.toggles(maintenance=True, disabledFeatures=["resolution=720p"], rateLimits=False)
+    apikley_mock.call("PUT", "/clock", json={"speed": 50})
+    apikley_mock.advance(86400)
+    assert apikley_mock.client.post("/api/v1/jobs/createTask", json=BODY).json()["code"] == 455
+
+
+def test_starts_clean(apikley_mock):
+    assert apikley_mock.toggles() == {"maintenance": False, "disabledFeatures": [], "rateLimits": True}
+    assert apikley_mock.call("GET", "/clock") == {"now": STARTED[0], "speed": 0}
+    assert apikley_mock.client.post("/api/v1/jobs/createTask", json=BODY).json()["code"] == 200
+''')
+    pytester.runpytest("-p", "no:cacheprovider", "-p", "no:randomly").assert_outcomes(passed=2)
+
+
+ASYNC_TESTS = '''
+import httpx
+import pytest
+
+BODY = {"model": "bytedance/v1-pro-fast-image-to-video",
+        "input": {"prompt": "A cup", "image_url": "https://example.com/cup.png"}}
+
+
+@pytest.mark.{marker}
+async def test_over_the_socket(apikley_mock_async):
+    created = await apikley_mock_async.client.post("/api/v1/jobs/createTask", json=BODY)
+    task_id = created.json()["data"]["taskId"]
+    await apikley_mock_async.advance(600)
+    record = (await apikley_mock_async.client.get("/api/v1/jobs/recordInfo", params={"taskId": task_id})).json()
+    assert record["data"]["state"] == "success"
+    assert [t["record"]["taskId"] for t in await apikley_mock_async.tasks()] == [task_id]
+
+
+@pytest.mark.{marker}
+async def test_in_process_with_my_own_client(apikley_mock_inprocess):
+    await apikley_mock_inprocess.queue("fail; stage=queuing")
+    async with httpx.AsyncClient(transport=apikley_mock_inprocess.transport, base_url="http://localhost",
+                                 headers={"Authorization": f"Bearer {apikley_mock_inprocess.api_key}"}) as mine:
+        task_id = (await mine.post("/api/v1/jobs/createTask", json=BODY)).json()["data"]["taskId"]
+        await apikley_mock_inprocess.advance(600)
+        record = (await mine.get("/api/v1/jobs/recordInfo", params={"taskId": task_id})).json()["data"]
+    assert record["state"] == "fail"
+
+
+@pytest.mark.{marker}
+async def test_seeded_in_process(apikley_mock_inprocess):
+    task_id = await apikley_mock_inprocess.seed_task(BODY, state="fail", failCode="422", failMsg="blocked")
+    record = (await apikley_mock_inprocess.client.get("/api/v1/jobs/recordInfo", params={"taskId": task_id})).json()
+    assert (record["data"]["state"], record["data"]["failMsg"]) == ("fail", "blocked")
+'''
+
+
+@pytest.mark.parametrize(("plugin", "marker"), [("anyio", "anyio"), ("pytest_asyncio", "asyncio")])
+def test_the_async_fixtures_work_under_anyio_and_pytest_asyncio(pytester: pytest.Pytester, plugin: str,
+                                                                marker: str) -> None:
+    pytester.makepyfile(test_async=ASYNC_TESTS.replace("{marker}", marker))
+    only = ["-p", "no:asyncio"] if plugin == "anyio" else [
+        "-p", "no:anyio", "-o", "asyncio_default_fixture_loop_scope=function"]
+    result = pytester.runpytest("-p", "no:cacheprovider", *only)
+    result.assert_outcomes(passed=3)

@@ -38,6 +38,7 @@ class Delivery:
     payload: str  # the callback body, JSON
     attempt: int = 1
     copy: int = 1  # the `callback-duplicate` scenario sends copy 2 as well
+    due_ms: int | None = None  # when this attempt was due (virtual); journaled beside when it ran
 
     def encode(self) -> str:
         """As the store keeps it (other workers and replicas may send it)."""
@@ -78,6 +79,7 @@ class CallbackDispatcher:
         self._renew_at = 0.0
         self._inflight: dict[str, set[asyncio.Task[None]]] = {}
         self._client: httpx.AsyncClient | None = None
+        self._client_loop: asyncio.AbstractEventLoop | None = None
 
     def schedule(self, delivery: Delivery, due_ms: int) -> None:
         self._store.schedule_delivery(delivery.api_key, due_ms, delivery.encode())
@@ -161,7 +163,7 @@ class CallbackDispatcher:
                 signature: str | None = None, response: str | None = None) -> None:
         self._journal.add(delivery.api_key, {
             "taskId": delivery.task_id, "url": delivery.url, "attempt": delivery.attempt,
-            "copy": delivery.copy, "at": self._clock.now_ms(), "result": result,
+            "copy": delivery.copy, "dueAt": delivery.due_ms, "at": self._clock.now_ms(), "result": result,
             "status": status, "latencyMs": latency_ms, "error": error,
             "signature": signature, "response": response, "by": self.owner,
         })
@@ -194,7 +196,8 @@ class CallbackDispatcher:
             LOG.exception("callback for %s: unexpected error", delivery.task_id)
         if retry_at is not None:
             self._store.finish_delivery(delivery_id, retry_at_ms=retry_at,
-                                        delivery=replace(delivery, attempt=delivery.attempt + 1).encode())
+                                        delivery=replace(delivery, attempt=delivery.attempt + 1,
+                                                         due_ms=retry_at).encode())
         else:
             self._store.finish_delivery(delivery_id)
 
@@ -203,9 +206,11 @@ class CallbackDispatcher:
         if (refusal := self._refusal(delivery.url)) is not None:
             self._record(delivery, result="refused", error=refusal)
             return None
-        if self._client is None:
+        loop = asyncio.get_running_loop()
+        if self._client is None or self._client_loop is not loop:  # in-process, each test has its own loop
             self._client = httpx.AsyncClient(transport=self._transport, timeout=RECEIVER_TIMEOUT_SECONDS,
                                              follow_redirects=False)
+            self._client_loop = loop
         headers = self._headers(delivery)
         started = time.perf_counter()
         status: int | None = None

@@ -45,6 +45,7 @@ class AccessLog:
                 body.extend(message.get("body", b""))
             await send(message)
 
+        recording.__wrapped__ = send  # type: ignore[attr-defined]  # a fault scenario may close the connection
         try:
             await self.app(scope, receive, recording)
         finally:

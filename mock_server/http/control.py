@@ -23,6 +23,8 @@ from mock_server.bounded import LATEST_MS
 from mock_server.errors import NO_SUCH_TASK, ApiError
 from mock_server.http.access import Access
 from mock_server.http.inputs import bounded_int, json_body, number
+from mock_server.http.journals import Journals
+from mock_server.http.origin import minted_origin
 from mock_server.http.render import Renderer
 from mock_server.services import Services
 from mock_server.sim import scenarios
@@ -45,8 +47,9 @@ def operation_names() -> dict[str, str]:
 
 
 class Control:
-    def __init__(self, services: Services) -> None:
+    def __init__(self, services: Services, public_url: str | None = None) -> None:
         self.services = services
+        self.public_url = public_url
         self.tasks = services.tasks
         self.tick = services.scheduler.tick
         self.operations = operation_names()
@@ -90,9 +93,21 @@ class Control:
             tasks = iter(deque(tasks, maxlen=bounded_int(request.query_params["limit"], "limit")))
         return [self.view(task) for task in tasks]
 
+    async def seed_task(self, request: Request) -> Any:
+        """A task in the state the test needs: {"apiKey", "body": a createTask body, "record": fields}."""
+        body = await json_body(request)
+        api_key = body.get("apiKey")
+        if not isinstance(api_key, str) or not api_key:
+            raise ApiError(422, "apiKey: the key the task belongs to is required")
+        created = self.services.seeding.seed_task(api_key, body.get("body"), body.get("record", {}),
+                                                  origin=minted_origin(request.scope, self.public_url))
+        self.tick()
+        return created
+
     async def scenarios(self, request: Request) -> Any:
         """What may be queued: task outcomes (createTask), call outcomes (any operation)."""
         return {"task": sorted(scenarios.TASK_OUTCOMES), "call": sorted(scenarios.CALL_OUTCOMES),
+                "fault": sorted(scenarios.FAULTS),
                 "operations": sorted({short_name(operation_id) for operation_id in self.operations.values()})}
 
     async def get_task(self, request: Request) -> Any:
@@ -102,8 +117,8 @@ class Control:
     async def set_outcome(self, request: Request) -> Any:
         body = await json_body(request)
         scenario = scenarios.parse(str(body.get("scenario", "")), "scenario")
-        if scenario.is_call_outcome:
-            raise ApiError(422, f"scenario {scenario.name!r} is a call outcome, not a task outcome")
+        if scenario.per_call:
+            raise ApiError(422, f"scenario {scenario.name!r} applies to a call, not a task's outcome")
         task = self.tasks.set_outcome(self.task(request).task_id, scenario.outcome())
         self.tick()
         return self.view(task)
@@ -154,7 +169,7 @@ class Control:
                 raise ApiError(422, "times: must be an integer from 1 to 10000")
             scenario = scenarios.parse(str(body.get("scenario", "")), "scenario")
             operation_id = self.operations[name]
-            if not scenario.is_call_outcome and operation_id != CREATE_TASK:
+            if not scenario.per_call and operation_id != CREATE_TASK:
                 raise ApiError(422, f"scenario {scenario.name!r} is a task outcome: queue it for createTask")
             admission.enqueue(key, operation_id, scenario, times)
         return {"apiKey": key, "queued": admission.queued(key)}
@@ -180,25 +195,6 @@ class Control:
         return {"maintenance": toggles.maintenance, "disabledFeatures": sorted(toggles.disabled_features),
                 "rateLimits": toggles.rate_limits}
 
-    async def requests(self, request: Request) -> Any:
-        return self.services.requests.entries(request.query_params.get("apiKey"))
-
-    async def callbacks(self, request: Request) -> Any:
-        return self.services.dispatcher.journal(request.query_params.get("apiKey"),
-                                                request.query_params.get("taskId"))
-
-    async def pending(self, request: Request) -> Any:
-        """Deliveries not done yet, from every process: due later, waiting, or being sent."""
-        return self.services.dispatcher.pending(request.query_params.get("taskId"))
-
-    async def flush(self, request: Request) -> Any:
-        """Wait for in-flight deliveries (of `taskId`, or all), then report them."""
-        task_id = request.query_params.get("taskId")
-        self.tick()
-        dispatcher = self.services.dispatcher
-        await dispatcher.flush(task_id)
-        return {"deliveries": dispatcher.journal(None, task_id), "pending": dispatcher.pending(task_id)}
-
 
 def guarded(endpoint: Endpoint, access: Access, *, open_to_all: bool = False) -> Endpoint:
     async def handle(request: Request) -> Response:
@@ -212,8 +208,8 @@ def guarded(endpoint: Endpoint, access: Access, *, open_to_all: bool = False) ->
     return handle
 
 
-def control_routes(services: Services, access: Access) -> list[Route]:
-    control = Control(services)
+def control_routes(services: Services, access: Access, public_url: str | None = None) -> list[Route]:
+    control, journals = Control(services, public_url), Journals(services)
 
     def route(path: str, endpoint: Endpoint, methods: list[str], *, open_to_all: bool = False) -> Route:
         return Route(f"/__mock__{path}", guarded(endpoint, access, open_to_all=open_to_all), methods=methods)
@@ -224,6 +220,7 @@ def control_routes(services: Services, access: Access) -> list[Route]:
         route("/reset", control.reset, ["POST"]),
         route("/scenarios", control.scenarios, ["GET"]),
         route("/tasks", control.list_tasks, ["GET"]),
+        route("/tasks", control.seed_task, ["POST"]),
         route("/tasks/{task_id}", control.get_task, ["GET"]),
         route("/tasks/{task_id}/outcome", control.set_outcome, ["POST"]),
         route("/tasks/{task_id}/state", control.force_state, ["POST"]),
@@ -233,8 +230,8 @@ def control_routes(services: Services, access: Access) -> list[Route]:
         route("/keys/{key}/balance", control.balance, ["GET", "PUT"]),
         route("/keys/{key}/queue", control.queue, ["GET", "POST", "DELETE"]),
         route("/toggles", control.toggles, ["GET", "PUT"]),
-        route("/requests", control.requests, ["GET"]),
-        route("/callbacks", control.callbacks, ["GET"]),
-        route("/callbacks/pending", control.pending, ["GET"]),
-        route("/callbacks/flush", control.flush, ["POST"]),
+        route("/requests", journals.requests, ["GET"]),
+        route("/callbacks", journals.callbacks, ["GET"]),
+        route("/callbacks/pending", journals.pending, ["GET"]),
+        route("/callbacks/flush", journals.flush, ["POST"]),
     ]

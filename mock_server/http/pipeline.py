@@ -10,6 +10,7 @@ call and the renderer of its surface. Every answer is journaled per key.
 
 from __future__ import annotations
 
+import asyncio
 import inspect
 import itertools
 import logging
@@ -21,7 +22,8 @@ from urllib.parse import parse_qsl
 from starlette.types import Receive, Scope, Send
 
 from contracts.spec.validators import RequestInvalid, RequestValidator
-from mock_server.errors import HEADERS_TOO_LARGE, QUERY_TOO_MANY, ApiError
+from mock_server.errors import HEADERS_TOO_LARGE, QUERY_TOO_MANY, ApiError, NetworkFault
+from mock_server.http import faults
 from mock_server.http.auth import KeyRing
 from mock_server.http.origin import minted_origin, request_origin
 from mock_server.http.readers import BodyReader
@@ -30,6 +32,7 @@ from mock_server.net import OwnAddresses
 from mock_server.services.admission import Admission
 from mock_server.sim.clock import VirtualClock
 from mock_server.sim.lifecycle import Outcome
+from mock_server.sim.scenarios import HELD_BACK
 from mock_server.store.base import RequestLog
 
 SCENARIO_HEADER = b"x-mock-scenario"
@@ -90,6 +93,7 @@ class OperationEndpoint:
         self.own.learn(scope.get("server"))  # where the mock listens: it never calls that
         api_key = ""
         code = 200
+        held = HELD_BACK.set(0)
         try:
             check_request_size(scope)
             api_key = self.keys.authenticate(header(headers, b"authorization"))
@@ -97,6 +101,11 @@ class OperationEndpoint:
             if self.awaits:
                 data = await data
             status, raw_headers, body = self.renderer.success(data)
+        except NetworkFault as fault:  # no answer of the API's: the network's failure, journaled as such
+            status = code = await faults.answer(fault, send)
+            HELD_BACK.reset(held)
+            self._journal(api_key, scope, status, code, started)
+            return
         except RequestInvalid as exc:
             code = 422
             status, raw_headers, body = self.renderer.error(ApiError(422, str(exc)))
@@ -107,8 +116,14 @@ class OperationEndpoint:
             LOG.exception("%s %s: unexpected error", scope["method"], scope["path"])
             code = 500
             status, raw_headers, body = self.renderer.error(crash())
+        if (hold_ms := HELD_BACK.get()) > 0:  # a latency scenario: the answer waits
+            await asyncio.sleep(hold_ms / 1000)
+        HELD_BACK.reset(held)
         await send({"type": "http.response.start", "status": status, "headers": raw_headers})
         await send({"type": "http.response.body", "body": body})
+        self._journal(api_key, scope, status, code, started)
+
+    def _journal(self, api_key: str, scope: Scope, status: int, code: int, started: float) -> None:
         self.journal.record(api_key, (self.clock.now_ms(), scope["method"], scope["path"], self.operation_id,
                                       status, code, round((time.perf_counter() - started) * 1000, 3)))
 

@@ -30,7 +30,7 @@ class MediaCache:
         self.max_bytes = max_bytes
         self.root.mkdir(parents=True, exist_ok=True)
         self._locks: dict[str, asyncio.Lock] = {}
-        self._slots: asyncio.Semaphore | None = None
+        self._slots: tuple[asyncio.AbstractEventLoop, asyncio.Semaphore] | None = None
 
     def path(self, key: str, extension: str = "mp4") -> Path:
         return self.root / f"{key}.{extension}"
@@ -45,8 +45,9 @@ class MediaCache:
         lock = self._locks.setdefault(key, asyncio.Lock())
         async with lock:
             if not target.exists():
-                if self._slots is None:
-                    self._slots = asyncio.Semaphore(RENDER_CONCURRENCY)
+                loop = asyncio.get_running_loop()  # one app may serve one test loop after another (in-process)
+                if self._slots is None or self._slots[0] is not loop:
+                    self._slots = (loop, asyncio.Semaphore(RENDER_CONCURRENCY))
 
                 def render() -> None:
                     if extension == "wav":
@@ -58,7 +59,7 @@ class MediaCache:
                     else:
                         render_image(source, width=width, height=height, extension=extension, target=target)
 
-                async with self._slots:
+                async with self._slots[1]:
                     try:
                         await asyncio.to_thread(render)
                     except BaseException:  # a full disk, a broken source: nothing half-written stays

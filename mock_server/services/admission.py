@@ -79,17 +79,25 @@ class Admission:
             raise ApiError(MAINTENANCE_CODE, MAINTENANCE)
         scenario = (scenarios.parse(header, "X-Mock-Scenario") if header is not None
                     else self._queued(api_key, operation_id, call=True))
-        if scenario is not None:
-            if scenario.is_call_outcome:
-                error = scenario.error(rate_limit_status=429 if operation_id == CREATE_TASK else None)
-                if error.code not in documented:
-                    raise ApiError(422, SCENARIO_NOT_DOCUMENTED.format(
-                        name=scenario.name, code=error.code, operation=operation_id))
-                raise error
-            if operation_id != CREATE_TASK:
-                raise ApiError(422, SCENARIO_NOT_FOR_OPERATION.format(name=scenario.name))
+        if scenario is not None and scenario.per_call:
+            self._apply(scenario, operation_id, documented)
+        elif scenario is not None and operation_id != CREATE_TASK:
+            raise ApiError(422, SCENARIO_NOT_FOR_OPERATION.format(name=scenario.name))
         self._limit(api_key, operation_id)
-        return scenario.outcome() if scenario is not None else None
+        return scenario.outcome() if scenario is not None and not scenario.per_call else None
+
+    @staticmethod
+    def _apply(scenario: scenarios.Scenario, operation_id: str, documented: frozenset[int]) -> None:
+        """A call outcome answers its error (if the operation documents its code); a fault fails
+        the call as a network would, or holds its answer back."""
+        if scenario.is_fault:
+            scenario.apply_fault()
+            return
+        error = scenario.error(rate_limit_status=429 if operation_id == CREATE_TASK else None)
+        if error.code not in documented:
+            raise ApiError(422, SCENARIO_NOT_DOCUMENTED.format(name=scenario.name, code=error.code,
+                                                               operation=operation_id))
+        raise error
 
     def _limit(self, api_key: str, operation_id: str) -> None:
         rate = self._rates.get(operation_id)
@@ -113,8 +121,9 @@ class Admission:
         cannot cover `cost` once an outcome is queued (402, before the queued one is taken).
         Returns the task's outcome: asked for by header, else by marker, else queued, else success."""
         marked = scenarios.from_prompt(body.get("input", {}).get("prompt"))
-        if marked is not None and marked.is_call_outcome:
-            raise marked.error(rate_limit_status=429)
+        if marked is not None and marked.per_call:
+            self._apply(marked, CREATE_TASK, self._documented.get(CREATE_TASK, frozenset()))
+            marked = None  # a fault that only held the answer back leaves the task as it is
         self._check_features({"model": body["model"], "resolution": output.resolution, "duration": output.duration})
         self._check_callback_url(body.get("callBackUrl"))
         outcome = asked or (marked.outcome() if marked is not None else None)
@@ -152,7 +161,7 @@ class Admission:
     # -- control ----------------------------------------------------------------------------
 
     def enqueue(self, api_key: str, operation_id: str, scenario: scenarios.Scenario, times: int) -> None:
-        self._store.push_scenarios(api_key, operation_id, scenario.text, call=scenario.is_call_outcome, times=times)
+        self._store.push_scenarios(api_key, operation_id, scenario.text, call=scenario.per_call, times=times)
         self._shared.refresh()
 
     def queued(self, api_key: str) -> dict[str, list[str]]:

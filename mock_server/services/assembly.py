@@ -30,6 +30,7 @@ from mock_server.services.links import ResultLinks
 from mock_server.services.replay import ReplayBook
 from mock_server.services.retention import Retention
 from mock_server.services.scheduler import Scheduler
+from mock_server.services.seeding import Seeding
 from mock_server.services.settlement import Settlement
 from mock_server.services.shared import SharedState, Toggles
 from mock_server.services.tasks import TaskService
@@ -87,6 +88,7 @@ class Services:
     media: MediaCache
     files: OfflineFiles
     catalogue: ModelCatalogue
+    seeding: Seeding
     replay: ReplayBook | None
     own: OwnAddresses
     _store: TaskStore
@@ -152,14 +154,19 @@ class Services:
                                                               dispatcher=dispatcher, store=store, clock=clock),
                    requests=store.requests,
                    media=MediaCache(data_dir / "results", settings.max_data_bytes // 2), files=files,
-                   catalogue=catalogue, replay=replay, own=own, _store=store, _owned=owned)
+                   catalogue=catalogue, replay=replay, own=own, _store=store, _owned=owned,
+                   seeding=Seeding(catalogue=catalogue, accounts=accounts, clock=clock, tokens=tokens))
 
     def reset(self, api_key: str | None = None) -> None:
-        """Forget everything, or one key's tasks, balance, queue, limits, deliveries and journals."""
+        """Everything changed at run time back to the start settings: tasks, balances, queues,
+        limits, deliveries, journals, switches (maintenance, features, rate limits), the clock's
+        speed and offset. With `api_key`: that key's part only (the clock and switches are shared)."""
         self._store.clear(api_key)
         self.tasks.forget_caches()
         forget_targets()
         forget_format_checks()
+        if api_key is None:
+            self.shared.restore()
         self.shared.refresh()
 
     def close(self) -> None:

@@ -72,7 +72,8 @@ class Settlement:
             raise ApiError(422, TASK_RUNNING.format(task_id=task.task_id))
         if not task.callback_url:
             raise ApiError(422, NO_CALLBACK_URL.format(task_id=task.task_id))
-        self._dispatcher.schedule(self._delivery(task, timeline, refund=0.0), self._clock.now_ms())
+        now = self._clock.now_ms()
+        self._dispatcher.schedule(self._delivery(task, timeline, refund=0.0, due_ms=now), now)
 
     def _settle(self, task: Task, timeline: Timeline) -> None:
         """Refund a failed generation and hand its callback to the dispatcher, due when the
@@ -82,20 +83,21 @@ class Settlement:
         deliveries: list[tuple[int, Delivery]] = []
         mode = task.outcome.callback
         if task.callback_url and mode != "drop":
-            delivery, due = self._delivery(task, timeline, refund=refund), timeline.end.at_ms
+            due = timeline.end.at_ms
             if mode == "delay":
                 due += round(task.outcome.callback_delay_s * 1000)
+            delivery = self._delivery(task, timeline, refund=refund, due_ms=due)
             deliveries.append((due, delivery))
             if mode == "duplicate":
                 deliveries.append((due, dataclasses.replace(delivery, copy=2)))
         settled = self._store.settle(task.task_id, refund=refund, initial_balance=self._accounts.initial_balance,
                                      deliveries=[(due, delivery.encode()) for due, delivery in deliveries])
         if settled and task.callback_url and mode == "drop":
-            self._dispatcher.drop(self._delivery(task, timeline, refund=refund))
+            self._dispatcher.drop(self._delivery(task, timeline, refund=refund, due_ms=timeline.end.at_ms))
 
-    def _delivery(self, task: Task, timeline: Timeline, *, refund: float) -> Delivery:
+    def _delivery(self, task: Task, timeline: Timeline, *, refund: float, due_ms: int) -> Delivery:
         # The balance after this task's refund (which is applied in the same step as the hand-off).
         payload = callback_payload(task, timeline, self._tokens,
                                    remained_credits=self._accounts.balance(task.api_key) + refund)
         assert task.callback_url is not None
-        return Delivery(task.task_id, task.api_key, task.callback_url, orjson.dumps(payload).decode())
+        return Delivery(task.task_id, task.api_key, task.callback_url, orjson.dumps(payload).decode(), due_ms=due_ms)

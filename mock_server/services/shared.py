@@ -9,6 +9,7 @@ or replica joining others adopts what the store holds.
 
 from __future__ import annotations
 
+import functools
 import secrets
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field, replace
@@ -20,6 +21,8 @@ from mock_server.sim.clock import ClockState, VirtualClock
 from mock_server.store.base import TaskStore
 
 CLOCK, TOGGLES, QUEUED, SECRET = "clock", "toggles", "queued", "secret"
+# What a reset returns to: the clock and switches as the mock started (its settings).
+START = {CLOCK: "clock-at-start", TOGGLES: "toggles-at-start"}
 
 
 @dataclass(frozen=True)
@@ -51,8 +54,9 @@ class SharedState:
     def start(self, toggles: Toggles, *, join: bool) -> None:
         """Set the clock and switches (join=False), or adopt the store's if it has them; the
         secret is made once and kept by the store (workers, replicas and restarts share it)."""
-        self._store.change_control(CLOCK, lambda old: old if join and old else _encode(self.clock.state()))
-        self._store.change_control(TOGGLES, lambda old: old if join and old else toggles.encode())
+        for name, value in ((CLOCK, _encode(self.clock.state())), (TOGGLES, toggles.encode())):
+            for entry in (name, START[name]):
+                self._store.change_control(entry, functools.partial(_set_unless_joining, value, join))
         self.secret = self._store.change_control(SECRET, lambda old: old or secrets.token_hex(32))
         self.refresh()
 
@@ -69,6 +73,16 @@ class SharedState:
         if (toggles := seen.get(TOGGLES)) is not None and toggles != last.get(TOGGLES):
             self.toggles = Toggles.decode(toggles)
         self.queued = int(seen.get(QUEUED, "0"))
+
+    def restore(self) -> None:
+        """The clock (speed and offset) and the switches back to how the mock started, as if
+        no control call had moved or flipped them (a reset)."""
+        started = self._store.control()
+        for name in (CLOCK, TOGGLES):
+            if started.get(START[name]):
+                self._store.change_control(name, functools.partial(_set_unless_joining, started[START[name]], False))
+        self._seen = {}  # adopt both anew, whatever this process had moved in-process
+        self.refresh()
 
     def advance(self, seconds: float) -> None:
         self._change_clock(lambda state: self.clock.advanced(state, seconds))
@@ -89,6 +103,11 @@ class SharedState:
 
         self._store.change_control(CLOCK, changed)
         self.refresh()
+
+
+def _set_unless_joining(value: str, join: bool, old: str | None) -> str:
+    """A control entry's new value: `value`, unless joining others that have set it."""
+    return old if join and old else value
 
 
 def _encode(state: ClockState) -> str:

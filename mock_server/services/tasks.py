@@ -90,7 +90,10 @@ class TaskService:
         if self._replay is not None and (recorded := self._replay.record(task_id, self._clock.now_ms(), origin)):
             return recorded
         task = self.owned_task(api_key, task_id)
-        return self._rendered(task, self.timeline(task), self._clock.now_ms())
+        now = self._clock.now_ms()
+        if task.outcome.hidden_s and now < task.created_ms + task.outcome.hidden_s * 1000:
+            raise ApiError(422, RECORD_NOT_FOUND)  # not yet visible, as upstream right after createTask
+        return self._rendered(task, self.timeline(task), now)
 
     def owned_task(self, api_key: str | None, task_id: str) -> Task:
         """The task, if it exists for this key (any key when None) and its record has not

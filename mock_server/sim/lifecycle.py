@@ -43,6 +43,8 @@ class Outcome:
     forced_at_ms: int | None = None
     callback: str = "normal"
     callback_delay_s: float = 0.0
+    hidden_s: float = 0.0  # virtual seconds after creation during which its record answers "recordInfo is null"
+    seeded: str | None = None  # a seeded task's record fields (JSON), answered as they were given
 
     def __post_init__(self) -> None:
         if self.state not in TERMINAL:

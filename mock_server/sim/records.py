@@ -27,7 +27,7 @@ def task_record(task: Task, timeline: Timeline, now_ms: int, tokens: Tokens) -> 
     ended = stage.state in TERMINAL
     failed = stage.state == "fail"
     started_ms = timeline.stages[1].at_ms if len(timeline.stages) > 1 else task.created_ms
-    return {
+    record = {
         "taskId": task.task_id,
         "model": task.model,
         "state": stage.state,
@@ -43,6 +43,9 @@ def task_record(task: Task, timeline: Timeline, now_ms: int, tokens: Tokens) -> 
         "completeTime": stage.at_ms if ended else None,
         "creditsConsumed": 0 if failed else task.credits,
     }
+    if task.outcome.seeded:  # a seeded task answers the fields it was given (POST /__mock__/tasks)
+        record.update(orjson.loads(task.outcome.seeded))
+    return record
 
 
 def callback_payload(task: Task, timeline: Timeline, tokens: Tokens, *, remained_credits: float) -> dict[str, Any]:

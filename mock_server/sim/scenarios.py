@@ -2,24 +2,26 @@
 
 Three ways to choose one, all resolved here: a header `X-Mock-Scenario: <name>[; key=value]...`,
 a prompt marker `[mock:<name> key=value ...]` (for clients that cannot set headers), and
-outcomes queued per API key and operation through the control API. A scenario is either a
-*call* outcome (the API call itself answers an error) or a *task* outcome (how the task ends,
-or how its callback is delivered).
+outcomes queued per API key and operation through the control API. A scenario is a *call*
+outcome (the API call itself answers an error), a *fault* (the call fails as a network between
+would fail it, or its answer is held back), or a *task* outcome (how the task ends, how its
+callback is delivered, when its record becomes visible).
 """
 
 from __future__ import annotations
 
 import re
 from collections.abc import Callable, Mapping
+from contextvars import ContextVar
 from dataclasses import dataclass, replace
 
 from contracts.spec.lifecycle import TRANSITIONS
 from mock_server.bounded import ascii_int, finite
-from mock_server.errors import ApiError
+from mock_server.errors import ApiError, NetworkFault
 from mock_server.sim.lifecycle import Outcome
 
 HEADER = "x-mock-scenario"
-PROMPT_MARKER = re.compile(r"\[mock:([a-z][a-z-]*)((?:\s+[A-Za-z_]+=[^\]\s]+)*)\s*\]")
+PROMPT_MARKER = re.compile(r"\[mock:([a-z][a-z0-9-]*)((?:\s+[A-Za-z_]+=[^\]\s]+)*)\s*\]")
 
 # Call outcomes: (code, message). createTask's 429 is a real HTTP 429 (see errors.http_status).
 CALL_OUTCOMES: Mapping[str, tuple[int, str]] = {
@@ -37,7 +39,14 @@ CALL_OUTCOMES: Mapping[str, tuple[int, str]] = {
 SLOWDOWN = (0.01, 1000.0)
 CALLBACK_DELAY_SECONDS = (0.0, 30 * 24 * 3600.0)
 RETRY_AFTER_SECONDS = (0, 86_400)
+GATEWAY_SECONDS = (0.0, 120.0)  # wall seconds before an edge's 504
+LATENCY_MS = (0, 60_000)  # wall milliseconds an answer is held back
+HIDDEN_SECONDS = (0.0, 3600.0)  # virtual seconds a new task's record is not visible
 MAX_TEXT = 500  # characters of a msg= or code= a scenario sets
+
+# The wall milliseconds this request's answer is held back (a `latency` scenario sets it; the
+# pipeline reads it before it answers). One value per request: each runs in its own context.
+HELD_BACK: ContextVar[int] = ContextVar("held_back_ms", default=0)
 
 
 def _text(params: Mapping[str, str], name: str, default: str) -> str:
@@ -63,8 +72,34 @@ TASK_OUTCOMES: Mapping[str, Callable[[Mapping[str, str]], Outcome]] = {
     "callback-delay": lambda params: Outcome(callback="delay", callback_delay_s=finite(
         params.get("seconds", "60"), "seconds", low=CALLBACK_DELAY_SECONDS[0], high=CALLBACK_DELAY_SECONDS[1])),
     "callback-drop": lambda params: Outcome(callback="drop"),
+    "not-yet-visible": lambda params: Outcome(hidden_s=finite(params.get("seconds", "5"), "seconds",
+                                                              low=HIDDEN_SECONDS[0], high=HIDDEN_SECONDS[1])),
 }
-KNOWN = sorted([*CALL_OUTCOMES, *TASK_OUTCOMES])
+
+
+def _latency(params: Mapping[str, str]) -> None:
+    HELD_BACK.set(ascii_int(params.get("ms", "1000"), "ms", low=LATENCY_MS[0], high=LATENCY_MS[1]))
+
+
+def _gateway_timeout(params: Mapping[str, str]) -> None:
+    raise NetworkFault("gateway-timeout", finite(params.get("seconds", "0"), "seconds", low=GATEWAY_SECONDS[0],
+                                                 high=GATEWAY_SECONDS[1]))
+
+
+def _fault(kind: str) -> Callable[[Mapping[str, str]], None]:
+    def fail(params: Mapping[str, str]) -> None:
+        raise NetworkFault(kind)
+    return fail
+
+
+# Faults: how a network between fails a call (raise NetworkFault), or holds its answer back.
+FAULTS: Mapping[str, Callable[[Mapping[str, str]], None]] = {
+    "html-502": _fault("html-502"),
+    "gateway-timeout": _gateway_timeout,
+    "connection-reset": _fault("connection-reset"),
+    "latency": _latency,
+}
+KNOWN = sorted([*CALL_OUTCOMES, *FAULTS, *TASK_OUTCOMES])
 
 
 @dataclass(frozen=True)
@@ -80,6 +115,19 @@ class Scenario:
     @property
     def is_call_outcome(self) -> bool:
         return self.name in CALL_OUTCOMES
+
+    @property
+    def is_fault(self) -> bool:
+        return self.name in FAULTS
+
+    @property
+    def per_call(self) -> bool:
+        """A call outcome or a fault: it applies to the call it comes with, of any operation."""
+        return self.name in CALL_OUTCOMES or self.name in FAULTS
+
+    def apply_fault(self) -> None:
+        """Raise its NetworkFault, or hold this call's answer back (latency)."""
+        FAULTS[self.name](self.params)
 
     def error(self, *, rate_limit_status: int | None = None) -> ApiError:
         code, message = CALL_OUTCOMES[self.name]
@@ -110,11 +158,23 @@ def parse(text: str, source: str) -> Scenario:
             raise ApiError(422, f"{source}: expected key=value, got {part!r}")
         params[key.strip()] = value.strip()
     scenario = Scenario(parts[0], params)
-    if scenario.is_call_outcome:  # bad parameters are refused up front, not when the call or task runs
+    _check_parameters(scenario)  # refused up front, not when the call or the task runs
+    return scenario
+
+
+def _check_parameters(scenario: Scenario) -> None:
+    if scenario.is_call_outcome:
         scenario.error()
+    elif scenario.is_fault:
+        held = HELD_BACK.set(0)
+        try:
+            scenario.apply_fault()
+        except NetworkFault:
+            pass
+        finally:
+            HELD_BACK.reset(held)
     else:
         scenario.outcome()
-    return scenario
 
 
 def from_prompt(prompt: object) -> Scenario | None:

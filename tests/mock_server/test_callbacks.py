@@ -65,9 +65,9 @@ def test_callback_is_due_exactly_when_the_task_ends(mock: RunningMock, receiver:
     control = control_for(mock)
     end = control.task(task_id)["timeline"][-1]["at"]
     control.advance((end - EPOCH_MS) / 1000 - 0.001)
-    assert control._call("POST", "/callbacks/flush", params={"taskId": task_id})["deliveries"] == []
+    assert control.call("POST", "/callbacks/flush", params={"taskId": task_id})["deliveries"] == []
     control.advance(0.001)
-    report = control._call("POST", "/callbacks/flush", params={"taskId": task_id})
+    report = control.call("POST", "/callbacks/flush", params={"taskId": task_id})
     assert [entry["result"] for entry in report["deliveries"]] == ["delivered"]
     assert report["deliveries"][0]["at"] == end
 
@@ -121,7 +121,7 @@ def test_duplicate_and_dropped_deliveries(mock: RunningMock, receiver: Receiver,
     task_id = create_with_callback(mock, receiver.url, scenario=scenario)
     control = control_for(mock)
     control.wait_for_callback(task_id)
-    control._call("POST", "/callbacks/flush", params={"taskId": task_id})
+    control.call("POST", "/callbacks/flush", params={"taskId": task_id})
     assert [entry["result"] for entry in control.callbacks(task_id)] == expected
     assert len(receiver.received) == expected.count("delivered")
 
@@ -166,8 +166,8 @@ def test_redeliver_sends_an_ended_tasks_callback_again(mock: RunningMock, receiv
     control = control_for(mock)
     task_id = create_with_callback(mock, receiver.url)
     control.wait_for_callback(task_id)
-    control._call("POST", f"/tasks/{task_id}/redeliver")
-    control._call("POST", "/callbacks/flush", params={"taskId": task_id})
+    control.call("POST", f"/tasks/{task_id}/redeliver")
+    control.call("POST", "/callbacks/flush", params={"taskId": task_id})
     assert [entry["result"] for entry in control.callbacks(task_id)] == ["delivered", "delivered"]
     assert receiver.received[0]["body"] == receiver.received[1]["body"]
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 
 import httpx
 import pytest
@@ -35,7 +36,7 @@ def test_clock_read_advance_and_speed(mock: RunningMock) -> None:
     control = control_for(mock)
     assert control.now_ms() == EPOCH_MS
     assert control.advance(300) == EPOCH_MS + 300_000
-    assert control._call("PUT", "/clock", json={"speed": 0})["speed"] == 0
+    assert control.call("PUT", "/clock", json={"speed": 0})["speed"] == 0
     for bad in ({"seconds": -1}, {"seconds": "ten"}, {}):
         response = httpx.post(f"{mock.base_url}/__mock__/clock/advance", json=bad)
         assert response.status_code == 422 and "seconds" in response.json()["msg"]
@@ -99,7 +100,7 @@ def test_reset_of_one_key_leaves_the_others(mock: RunningMock) -> None:
     create(mock.client)
     with mock.client_for(OTHER_KEY) as other:
         kept = create(other)
-    control_for(mock)._call("POST", "/reset", json={"apiKey": API_KEY})
+    control_for(mock).call("POST", "/reset", json={"apiKey": API_KEY})
     assert control_for(mock).tasks() == []
     assert [view["record"]["taskId"] for view in control_for(mock, OTHER_KEY).tasks()] == [kept]
     control_for(mock).reset()
@@ -139,3 +140,46 @@ def test_control_api_is_closed_to_other_hosts_without_the_admin_token(
         return control.status_code, health.status_code
 
     assert asyncio.run(probe()) == (status, 200)  # readiness stays open to everyone
+
+
+# -- seeded tasks (issue #25) ---------------------------------------------------------------
+
+def test_a_seeded_task_answers_the_record_it_was_given(mock: RunningMock) -> None:
+    control = control_for(mock)
+    failed = control.seed_task(valid_body(), state="fail", failCode="451", failMsg="Content blocked", costTime=7)
+    record = mock.client.get("/api/v1/jobs/recordInfo", params={"taskId": failed}).json()["data"]
+    assert (record["state"], record["failCode"], record["failMsg"], record["costTime"]) == (
+        "fail", "451", "Content blocked", 7)
+    assert record["completeTime"] is not None and record["resultJson"] is None
+    control.advance(3600)
+    assert mock.client.get("/api/v1/jobs/recordInfo", params={"taskId": failed}).json()["data"] == record
+
+
+def test_a_seeded_success_serves_its_result_like_any_other(mock: RunningMock) -> None:
+    task_id = control_for(mock).seed_task(valid_body(resolution="1080p"), state="success")
+    record = mock.client.get("/api/v1/jobs/recordInfo", params={"taskId": task_id}).json()["data"]
+    url = json.loads(record["resultJson"])["resultUrls"][0]
+    video = httpx.get(url, timeout=60)
+    assert video.status_code == 200 and video.headers["content-type"] == "video/mp4"
+    assert mock.client.get("/api/v1/chat/credit").json()["data"] == 10_000  # seeding charges nothing
+
+
+def test_a_seeded_running_task_stays_in_its_state(mock: RunningMock) -> None:
+    task_id = control_for(mock).seed_task(valid_body(), state="queuing")
+    control_for(mock).advance(3600)
+    assert mock.client.get("/api/v1/jobs/recordInfo", params={"taskId": task_id}).json()["data"]["state"] == "queuing"
+
+
+@pytest.mark.parametrize(("seed", "message"), [
+    ({"record": {"state": "done"}}, "record.state: 'done' is not one of"),
+    ({"record": {"costTime": -1}}, "record.costTime"),
+    ({"record": {"createTime": 5}}, "record.createTime"),
+    ({"record": {"taskId": "mine"}}, "record.taskId: not a field a seeded record sets"),
+    ({"body": {"model": "bytedance/v1-pro-fast-image-to-video", "input": {"prompt": "x"}}},
+     "body.input.image_url: is required"),
+])
+def test_a_seeded_record_the_spec_forbids_is_refused_naming_the_field(mock: RunningMock, seed: dict,
+                                                                      message: str) -> None:
+    answer = httpx.post(f"{mock.base_url}/__mock__/tasks", json={"apiKey": API_KEY, "body": valid_body(), **seed})
+    assert answer.status_code == 422 and message in answer.json()["msg"], answer.json()
+    assert mock.task_count() == 0

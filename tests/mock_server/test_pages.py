@@ -58,7 +58,7 @@ def test_the_dashboard_is_served_with_a_strict_content_policy(mock: RunningMock)
 
 
 def test_scenarios_lists_what_may_be_queued(mock: RunningMock) -> None:
-    names = control_for(mock)._call("GET", "/scenarios")
+    names = control_for(mock).call("GET", "/scenarios")
     assert names["task"] == sorted(scenarios.TASK_OUTCOMES)
     assert names["call"] == sorted(scenarios.CALL_OUTCOMES)
     assert {"createTask", "recordInfo", "credit"} <= set(names["operations"])
@@ -67,7 +67,7 @@ def test_scenarios_lists_what_may_be_queued(mock: RunningMock) -> None:
 def test_tasks_limit_keeps_the_newest(mock: RunningMock) -> None:
     created = [mock.client.post("/api/v1/jobs/createTask", json=valid_body()).json()["data"]["taskId"]
                for _ in range(5)]
-    newest = control_for(mock)._call("GET", "/tasks", params={"limit": 2})
+    newest = control_for(mock).call("GET", "/tasks", params={"limit": 2})
     assert [view["record"]["taskId"] for view in newest] == created[-2:]
     for bad in ("0", "-1", "ten", "10001"):
         answer = httpx.get(f"{mock.base_url}/__mock__/tasks", params={"limit": bad}).json()

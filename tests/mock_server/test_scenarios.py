@@ -5,10 +5,11 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
+import httpx
 import pytest
 
 from mock_server.sim.scenarios import CALL_OUTCOMES
-from tests.conftest import OTHER_KEY, RunningMock, control_for, start_mock, valid_body
+from tests.conftest import API_KEY, OTHER_KEY, RunningMock, control_for, start_mock, valid_body
 
 CREATE = "/api/v1/jobs/createTask"
 DETAILS = "/api/v1/jobs/recordInfo"
@@ -221,3 +222,92 @@ def test_a_queued_task_outcome_waits_for_a_task_that_is_created(mock: RunningMoc
     assert create(mock, {"model": "nope"})["code"] == 422  # rejected: creates nothing, takes nothing
     failing = create(mock)["data"]["taskId"]
     assert final_record(mock, failing)["state"] == "fail"
+
+
+# -- network faults and latency (issue #25) ------------------------------------------------
+
+def raw(mock: RunningMock) -> httpx.Client:
+    """A client that does not hold answers to the spec: a fault's answer is not the API's."""
+    return httpx.Client(base_url=mock.base_url, headers={"Authorization": f"Bearer {API_KEY}"}, timeout=10)
+
+
+def test_html_502_is_an_edge_page_not_the_envelope(mock: RunningMock) -> None:
+    with raw(mock) as client:
+        answer = client.get("/api/v1/chat/credit", headers={"X-Mock-Scenario": "html-502"})
+        assert answer.status_code == 502 and answer.headers["content-type"] == "text/html"
+        assert b"502 Bad Gateway" in answer.content
+        assert control_for(mock).requests()[-1]["status"] == 502
+
+
+def test_gateway_timeout_answers_504_after_its_wait(mock: RunningMock) -> None:
+    with raw(mock) as client:
+        answer = client.post("/api/v1/jobs/createTask", json=valid_body(),
+                                  headers={"X-Mock-Scenario": "gateway-timeout; seconds=0.05"})
+        assert answer.status_code == 504 and b"504 Gateway Time-out" in answer.content
+        assert mock.task_count() == 0  # the edge gave up: nothing was created
+        journal = control_for(mock).requests()[-1]
+        assert journal["status"] == 504 and journal["latencyMs"] >= 50
+
+
+def test_connection_reset_closes_the_connection_with_no_answer(mock: RunningMock) -> None:
+    with raw(mock) as client:
+        with pytest.raises(httpx.RemoteProtocolError):
+            client.get("/api/v1/chat/credit", headers={"X-Mock-Scenario": "connection-reset"})
+        assert control_for(mock).requests()[-1]["status"] == 0
+        assert client.get("/api/v1/chat/credit").json()["code"] == 200  # a new connection is served
+
+
+def test_latency_holds_the_answer_back_and_then_answers_normally(mock: RunningMock) -> None:
+    with raw(mock) as client:
+        answer = client.get("/api/v1/chat/credit", headers={"X-Mock-Scenario": "latency; ms=80"})
+        assert answer.json()["code"] == 200 and answer.elapsed.total_seconds() >= 0.08
+        assert control_for(mock).requests()[-1]["latencyMs"] >= 80
+
+
+def test_faults_come_by_prompt_marker_and_queue_too(mock: RunningMock) -> None:
+    with raw(mock) as client:
+        marked = client.post("/api/v1/jobs/createTask", json=valid_body(prompt="a cup [mock:html-502]"))
+        assert marked.status_code == 502 and mock.task_count() == 0
+        control_for(mock).queue("html-502", operation="recordInfo")
+        queued = client.get("/api/v1/jobs/recordInfo", params={"taskId": "task_bytedance_1765182752206"})
+        assert queued.status_code == 502
+        held = client.post("/api/v1/jobs/createTask", json=valid_body(prompt="a cup [mock:latency ms=50]"))
+        assert held.json()["code"] == 200 and held.elapsed.total_seconds() >= 0.05
+
+
+def test_latency_and_faults_are_bounded(mock: RunningMock) -> None:
+    for scenario, name in (("latency; ms=600000", "ms"), ("gateway-timeout; seconds=1e9", "seconds")):
+        answer = mock.client.get("/api/v1/chat/credit", headers={"X-Mock-Scenario": scenario}).json()
+        assert answer["code"] == 422 and answer["msg"].startswith(f"{name}:"), answer
+
+
+def test_a_task_not_yet_visible_answers_record_info_is_null_for_its_seconds(mock: RunningMock) -> None:
+    task_id = mock.client.post("/api/v1/jobs/createTask", json=valid_body(),
+                               headers={"X-Mock-Scenario": "not-yet-visible; seconds=3"}).json()["data"]["taskId"]
+    details = {"taskId": task_id}
+    assert mock.client.get("/api/v1/jobs/recordInfo", params=details).json() == {
+        "code": 422, "msg": "recordInfo is null", "data": None}
+    control_for(mock).advance(3)
+    assert mock.client.get("/api/v1/jobs/recordInfo", params=details).json()["data"]["taskId"] == task_id
+
+
+# -- reset means reset (issue #25) ----------------------------------------------------------
+
+def test_reset_returns_switches_and_the_clock_to_the_start_settings(mock: RunningMock) -> None:
+    control = control_for(mock)
+    start = control.now_ms()
+    control.toggles(maintenance=True, disabledFeatures=["resolution=1080p"], rateLimits=False)
+    control.call("PUT", "/clock", json={"speed": 100})
+    control.advance(3600)
+    control.reset()
+    assert control.toggles() == {"maintenance": False, "disabledFeatures": [], "rateLimits": True}
+    clock = control.call("GET", "/clock")
+    assert clock["speed"] == 0 and clock["now"] == start
+    assert mock.client.post("/api/v1/jobs/createTask", json=valid_body()).json()["code"] == 200
+
+
+def test_a_key_reset_leaves_the_shared_switches_alone(mock: RunningMock) -> None:
+    control = control_for(mock)
+    control.toggles(maintenance=True)
+    control.reset(everything=False)
+    assert control.toggles()["maintenance"] is True
