@@ -1,9 +1,10 @@
 """`make bench`: the mock against a bare Starlette app, in the same run, under the same load.
 
 Prints req/s, p50/p99 latency and the ratio to the bare app for createTask and Get Task
-Details; the mock's readiness time after process start; and Get Task Details' cost as the
-store grows from 10k to 1M tasks. Targets (issue #2): >= 70% of bare throughput at 16
-connections, p99 <= 10 ms, ready < 1 s, flat lookup cost.
+Details; the mock's readiness time after process start; Get Task Details' cost as the store
+grows from 10k to 1M tasks; and the pytest fixtures' cost per test (`bench/fixtures.py`).
+Targets (issue #2): >= 70% of bare throughput at 16 connections, p99 <= 10 ms, ready < 1 s,
+flat lookup cost.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ import time
 import urllib.request
 from pathlib import Path
 
+from bench.fixtures import fixture_costs
 from bench.harness import CONNECTIONS, ROUNDS, SECONDS, Server, describe, free_port, measure, server
 from contracts.spec.names import CREATE_TASK_PATH, TASK_DETAILS_PATH
 
@@ -152,9 +154,12 @@ def created_on(port: int, auth: dict[str, str]) -> str:
 
 def main() -> int:
     parser = argparse.ArgumentParser(prog="python -m bench.run", description=__doc__.split("\n\n")[0])
-    parser.add_argument("--only", choices=("throughput", "proxy", "workers"), help="run one section only")
+    parser.add_argument("--only", choices=("throughput", "proxy", "workers", "fixtures"), help="run one section only")
     parser.add_argument("--verbose", action="store_true", help="print every round's req/s")
     args = parser.parse_args()
+    if args.only == "fixtures":
+        print("\n".join(fixture_costs()))
+        return 0
     print(f"load: {'wrk' if shutil.which('wrk') else 'bench.load (python)'}; "
           f"{CONNECTIONS} connections, {SECONDS:g} s per round, median of {ROUNDS} alternating rounds, loopback")
     bare_port, mock_port, family_port, running_port = free_port(), free_port(), free_port(), free_port()
@@ -226,6 +231,8 @@ def main() -> int:
     for line in lookup_cost():
         print(line)
     for line in render_times():
+        print(line)
+    for line in fixture_costs():
         print(line)
     return 0
 

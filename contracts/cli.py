@@ -5,18 +5,32 @@ from __future__ import annotations
 import argparse
 import sys
 from collections.abc import Sequence
+from importlib.metadata import PackageNotFoundError
+from importlib.metadata import version as installed_version
 from pathlib import Path
+from urllib.parse import urlsplit
+
+import httpx
 
 from contracts.checks.report import Report
 from contracts.engine import RunOptions, run_contract
 from contracts.run.progress import PhaseProgress
+from contracts.spec.names import operation_id_of
 from contracts.traffic.exchanges import RecordingError, load_exchanges
 from contracts.traffic.recorded import check_body_file, check_exchanges
 from contracts.webhook import check_webhook
 
 
+def version() -> str:
+    try:
+        return installed_version("apikley-mock")
+    except PackageNotFoundError:  # a checkout not installed
+        return "unknown"
+
+
 def parser() -> argparse.ArgumentParser:
     root = argparse.ArgumentParser(prog="apikley-contract", description=__doc__)
+    root.add_argument("--version", action="version", version=f"%(prog)s {version()}")
     commands = root.add_subparsers(dest="command", required=True)
     run = commands.add_parser("run", help="check a server (the real one or a mock) against the spec")
     run.add_argument("--base-url", required=True)
@@ -45,7 +59,8 @@ def parser() -> argparse.ArgumentParser:
     validate.add_argument("files", nargs="+", type=Path,
                           help="HAR files, VCR cassettes (or directories of them: apikley-mock proxy --record), "
                                "or JSON bodies")
-    validate.add_argument("--operation", help="the files are JSON response bodies of this operationId")
+    validate.add_argument("--operation", help="the files are JSON response bodies of this operation "
+                                               "(its operationId, or its path's last segment: recordInfo)")
     validate.add_argument("--status", type=int, default=200, help="with --operation: the HTTP status (200)")
     validate.add_argument("--strict", action="store_true", help="also flag fields the spec does not document")
     return root
@@ -63,12 +78,13 @@ def validate(args: argparse.Namespace) -> int:
     try:
         for path in args.files:
             if args.operation:
-                found = check_body_file(path, args.operation, status=args.status, strict=args.strict)
+                found = check_body_file(path, operation_id_of(args.operation), status=args.status,
+                                        strict=args.strict)
                 report.failures += found.failures
                 report.passed.update(found.passed)
             else:
                 check_exchanges(load_exchanges(path), strict=args.strict, report=report)
-    except (RecordingError, OSError, KeyError) as exc:
+    except (RecordingError, OSError, KeyError, ValueError) as exc:
         print(f"apikley-contract: {exc}", file=sys.stderr)
         return 2
     print_report(report)
@@ -80,11 +96,37 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser().parse_args(argv)
     if args.command == "validate":
         return validate(args)
-    if args.command == "webhook":
-        report = check_webhook(args.target, hmac_key=args.hmac_key, examples=args.examples, seed=args.seed)
-        print_report(report)
-        print(f"{sum(report.passed.values())} checks passed, {len(report.failures)} failed")
-        return 0 if report.ok else 1
+    target = args.target if args.command == "webhook" else args.base_url
+    if (problem := unusable_target(target)) is not None:
+        print(f"apikley-contract: {problem}", file=sys.stderr)
+        return 2
+    try:
+        return webhook(args) if args.command == "webhook" else run(args)
+    except httpx.TransportError as exc:  # no server there, or it hung up: one line, no traceback
+        print(f"apikley-contract: {target} does not answer ({type(exc).__name__}: {exc})"[:300], file=sys.stderr)
+        return 2
+
+
+def unusable_target(url: str) -> str | None:
+    """Why `url` cannot be a server to check, if it cannot."""
+    try:
+        parts = urlsplit(url)
+        parts.port  # noqa: B018 -- raises ValueError on a port that is not a number
+    except ValueError as exc:
+        return f"{url!r} is not a URL ({exc})"
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        return f"{url!r} is not an http(s):// URL"
+    return None
+
+
+def webhook(args: argparse.Namespace) -> int:
+    report = check_webhook(args.target, hmac_key=args.hmac_key, examples=args.examples, seed=args.seed)
+    print_report(report)
+    print(f"{sum(report.passed.values())} checks passed, {len(report.failures)} failed")
+    return 0 if report.ok else 1
+
+
+def run(args: argparse.Namespace) -> int:
     try:
         options = RunOptions(base_url=args.base_url.rstrip("/"), api_key=args.api_key, profile=args.profile,
                              max_billable=args.max_billable, hmac_key=args.hmac_key, seed=args.seed,

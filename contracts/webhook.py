@@ -76,6 +76,8 @@ def _answered(client: httpx.Client, request: httpx.Request, want_2xx: bool) -> N
     expected = f"a 2xx answer within {RECEIVER_TIMEOUT_SECONDS:g} s" if want_2xx else "a refusal (non-2xx)"
     try:
         response = client.send(request)
+    except (httpx.ConnectError, httpx.ConnectTimeout):
+        raise  # nothing listens there: not the handler's verdict (the CLI says so in one line)
     except httpx.TimeoutException as exc:
         raise CheckFailed(expected, f"no answer within {RECEIVER_TIMEOUT_SECONDS:g} s") from exc
     except httpx.HTTPError as exc:

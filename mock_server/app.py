@@ -64,7 +64,7 @@ def create_app(settings: Settings | None = None, *, clock: VirtualClock | None =
 
     middleware = [Middleware(AccessLog)] if settings.access_log else []
     app = DispatchingApp(routes=routes, lifespan=lifespan, middleware=middleware, operations=operations,
-                         bypass=not middleware,
+                         bypass=not middleware, cors_origins=settings.cors_origins,
                          exception_handlers={HTTPException: routing, ApiError: refused, Exception: crashed})
     gc.freeze()  # start-up objects (spec, validators) live forever: keep the GC off them
     app.state.services = services

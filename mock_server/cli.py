@@ -11,6 +11,7 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
+from contracts.cli import version
 from contracts.family.pages import ModelPageError
 from contracts.spec.names import CREATE_TASK_PATH, TASK_DETAILS_PATH
 from contracts.traffic.exchanges import RecordingError
@@ -28,6 +29,7 @@ EXAMPLE_BODY = ('{"model": "bytedance/v1-pro-fast-image-to-video", '
 
 def parser() -> argparse.ArgumentParser:
     root = argparse.ArgumentParser(prog="apikley-mock", description=__doc__)
+    root.add_argument("--version", action="version", version=f"%(prog)s {version()}")
     commands = root.add_subparsers(dest="command", required=True)
     serve = commands.add_parser("serve", help="run the mock server")
     add_flags(serve)  # one per setting that has a flag: the Settings fields are the table
@@ -131,7 +133,11 @@ def listening(host: str, port: int) -> socket.socket | None:
 def proxy(args: argparse.Namespace) -> int:
     import uvicorn
 
-    from mock_server.proxy.app import ProxySettings, create_proxy_app
+    try:
+        from mock_server.proxy.app import ProxySettings, create_proxy_app
+    except ImportError as exc:  # its client towards the upstream is an extra
+        print(f"apikley-mock: the proxy needs aiohttp: pip install 'apikley-mock[proxy]' ({exc})", file=sys.stderr)
+        return 2
 
     if not args.upstream.startswith(("http://", "https://")):
         print(f"apikley-mock: --upstream must be an http(s) URL, got {args.upstream!r}", file=sys.stderr)

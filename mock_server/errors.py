@@ -31,6 +31,7 @@ BODY_TOO_SLOW = "body: not received in full within {seconds:g} s"
 WRONG_CONTENT_TYPE = "Content-Type: must be {expected} (got {got})"
 MAINTENANCE = "The system is currently undergoing maintenance"
 FEATURE_DISABLED = "Feature disabled: {name} {value} is currently disabled"
+REPLAY_UNMATCHED = "replay --replay-strict: the recording has no answer for {request}"
 TASKS_FULL = ("Too many tasks kept: a key keeps at most {tasks} tasks ({chars} characters of requests) and "
               "none of its oldest has ended; let them end, reset the mock, or raise max_tasks / max_task_bytes")
 CREATE_RATE_LIMITED = "Rate limited: at most {count} createTask requests per {seconds} seconds"

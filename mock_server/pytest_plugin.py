@@ -43,14 +43,30 @@ def apikley_mock_server(apikley_mock_settings: Settings) -> Iterator[Any]:
         yield server
 
 
+@pytest.fixture(scope="session")
+def _apikley_mock_pool() -> Iterator[Any]:
+    from mock_server.testing.control import shared_ssl_context
+    from mock_server.testing.loop import KeptTransport
+
+    pool = KeptTransport(trust_env=False, verify=shared_ssl_context())
+    yield pool
+    pool.close_for_good()
+
+
 @pytest.fixture
-def apikley_mock(apikley_mock_server: Any, apikley_mock_settings: Settings) -> Iterator[MockControl]:
+def apikley_mock(apikley_mock_server: Any, apikley_mock_settings: Settings, _apikley_mock_pool: Any
+                 ) -> Iterator[MockControl]:
     """A running mock: `base_url`, `api_key`, `client`, `advance()`, `queue()`, `seed_task()`,
-    `tasks()`, `requests()`, `callbacks()`, `wait_for_callback()`; reset before every test."""
+    `tasks()`, `requests()`, `callbacks()`, `wait_for_callback()`; reset before every test.
+    `client` (a fresh one each test, on the session's connection pool) goes over the socket; the
+    control calls skip it (the same app, handed each request on the server's own loop), which
+    keeps a test's overhead small."""
     from mock_server.testing import MockControl
+    from mock_server.testing.loop import LoopTransport
 
     control = MockControl(apikley_mock_server.base_url, apikley_mock_settings.api_keys[0],
-                          admin_token=apikley_mock_settings.admin_token)
+                          admin_token=apikley_mock_settings.admin_token, trust_env=False, transport=_apikley_mock_pool,
+                          control_transport=LoopTransport(apikley_mock_server.app, apikley_mock_server.loop))
     control.reset()
     try:
         yield control
@@ -59,16 +75,15 @@ def apikley_mock(apikley_mock_server: Any, apikley_mock_settings: Settings) -> I
 
 
 @pytest.fixture
-def apikley_mock_async(apikley_mock_server: Any, apikley_mock_settings: Settings) -> AsyncMockControl:
-    """The session's mock, its calls awaited; reset before every test."""
-    from mock_server.testing import AsyncMockControl, MockControl
+def apikley_mock_async(apikley_mock: MockControl, apikley_mock_server: Any,
+                       apikley_mock_settings: Settings) -> AsyncMockControl:
+    """The session's mock, its calls awaited; reset before every test (by `apikley_mock`)."""
+    from mock_server.testing import AsyncMockControl
+    from mock_server.testing.loop import AsyncLoopTransport
 
-    resetter = MockControl(apikley_mock_server.base_url, apikley_mock_settings.api_keys[0],
-                           admin_token=apikley_mock_settings.admin_token)
-    resetter.reset()
-    resetter.close()
     return AsyncMockControl(apikley_mock_server.base_url, apikley_mock_settings.api_keys[0],
-                            admin_token=apikley_mock_settings.admin_token)
+                            admin_token=apikley_mock_settings.admin_token, trust_env=False,
+                            control_transport=AsyncLoopTransport(apikley_mock_server.app, apikley_mock_server.loop))
 
 
 @pytest.fixture(scope="session")
@@ -89,5 +104,6 @@ def apikley_mock_inprocess(apikley_mock_app: Any, apikley_mock_settings: Setting
 
     apikley_mock_app.state.services.reset()
     transport = httpx.ASGITransport(app=apikley_mock_app)
-    return AsyncMockControl("http://localhost", apikley_mock_settings.api_keys[0],
-                            admin_token=apikley_mock_settings.admin_token, transport=transport)
+    return AsyncMockControl("http://localhost", apikley_mock_settings.api_keys[0], trust_env=False,
+                            admin_token=apikley_mock_settings.admin_token, transport=transport,
+                            control_transport=transport)

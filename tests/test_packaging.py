@@ -19,6 +19,14 @@ def test_wheel_carries_the_spec_and_loads_it_outside_the_repo(tmp_path: Path) ->
         assert "contracts/openapi/apikley.yaml" in archive.namelist()
         for page in ("dashboard.html", "dashboard.js", "dashboard.css", "docs.html", "docs.js"):
             assert f"mock_server/http/static/{page}" in archive.namelist()
+        shipped = set(archive.namelist())
+        assert "contracts/schemathesis.toml" in shipped  # the contract run's schemathesis settings
+        examples = {name for name in shipped if name.startswith("contracts/openapi/models/")}
+        assert {f"contracts/openapi/models/{page.name}" for page in (ROOT / "openapi" / "models").iterdir()} <= examples
+        metadata = next(name for name in shipped if name.endswith("METADATA"))
+        requires = archive.read(metadata).decode()
+        assert "Requires-Dist: redis>=5; extra == 'redis'" in requires  # extras, not every user's dependencies
+        assert "Requires-Dist: aiohttp>=3.9; extra == 'proxy'" in requires
         archive.extractall(installed)
     probe = ("import contracts, mock_server; from contracts.spec.document import spec_path, load_spec; "
              "from contracts.spec.validators import request_validators; "

@@ -21,7 +21,7 @@ def readme_example() -> str:
 def test_readme_fixture_example_passes(pytester: pytest.Pytester) -> None:
     pytester.makepyfile(test_example=readme_example())
     result = pytester.runpytest("-p", "no:cacheprovider")
-    result.assert_outcomes(passed=2)
+    result.assert_outcomes(passed=7)
 
 
 def test_fixture_waits_for_a_callback_without_sleeping(pytester: pytest.Pytester) -> None:
@@ -164,3 +164,36 @@ def test_the_async_fixtures_work_under_anyio_and_pytest_asyncio(pytester: pytest
         "-p", "no:anyio", "-o", "asyncio_default_fixture_loop_scope=function"]
     result = pytester.runpytest("-p", "no:cacheprovider", *only)
     result.assert_outcomes(passed=3)
+
+
+def test_a_test_that_spoils_its_client_leaves_the_next_one_a_fresh_one(pytester: pytest.Pytester) -> None:
+    """Each test's `client` is new (on the session's connection pool): closing it or changing
+    its headers in one test reaches no other; the control calls skip the socket either way."""
+    pytester.makeconftest('''
+import pytest
+from mock_server import Settings
+
+
+@pytest.fixture(scope="session")
+def apikley_mock_settings():
+    return Settings(api_keys=("team-key",), speed=0, admin_token="s3cret-token")
+''')
+    pytester.makepyfile(test_spoil='''
+BODY = {"model": "bytedance/v1-pro-fast-image-to-video",
+        "input": {"prompt": "A cup", "image_url": "https://example.com/cup.png"}}
+
+
+def test_spoils_it(apikley_mock):
+    apikley_mock.client.headers["Authorization"] = "Bearer not-a-key"
+    assert apikley_mock.client.post("/api/v1/jobs/createTask", json=BODY).json()["code"] == 401
+    apikley_mock.client.close()
+
+
+def test_gets_a_fresh_one(apikley_mock):
+    created = apikley_mock.client.post("/api/v1/jobs/createTask", json=BODY).json()
+    assert created["code"] == 200
+    apikley_mock.advance(600)
+    assert apikley_mock.task(created["data"]["taskId"])["record"]["state"] == "success"
+    assert [entry["status"] for entry in apikley_mock.requests()] == [200]
+''')
+    pytester.runpytest("-p", "no:cacheprovider", "-p", "no:randomly").assert_outcomes(passed=2)

@@ -48,12 +48,15 @@ class Report:
                           indent=2)
 
     def write_junit(self, path: Path) -> None:
-        cases = [f'<testcase classname="apikley-contract" name="{escape(name)}"/>'
-                 for name, count in sorted(self.passed.items()) for _ in range(count)]
-        cases += [f'<testcase classname="apikley-contract" name="{escape(failure.check)}">'
-                  f'<failure message="{escape(failure.expected, {chr(34): "&quot;"})}">'
+        """One test case per verdict, each named uniquely (`check #n`, a failure by what it
+        reproduces), so that CI systems do not fold them into one."""
+        quoted = {chr(34): "&quot;"}
+        cases = [f'<testcase classname="apikley-contract" name="{escape(name)} #{number}"/>'
+                 for name, count in sorted(self.passed.items()) for number in range(1, count + 1)]
+        cases += [f'<testcase classname="apikley-contract" name="{escape(failure.check, quoted)} failed #{number}: '
+                  f'{escape(failure.reproducer[:120], quoted)}"><failure message="{escape(failure.expected, quoted)}">'
                   f"{escape(failure.got)}\n{escape(failure.reproducer)}</failure></testcase>"
-                  for failure in self.failures]
+                  for number, failure in enumerate(self.failures, 1)]
         total = sum(self.passed.values()) + len(self.failures)
         path.write_text('<?xml version="1.0" encoding="utf-8"?>\n'
                         f'<testsuite name="apikley-contract" tests="{total}" failures="{len(self.failures)}">'

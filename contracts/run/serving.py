@@ -1,9 +1,12 @@
 """An ASGI app running in a background thread on a free loopback port, for tests, fixtures and
 callback receivers. Any HTTP client (not only Python ones) can talk to it; like moto's ThreadedMotoServer.
+Its event loop is `loop`, so a caller in another thread can also run coroutines on it (the
+pytest fixture's control calls do, skipping the socket).
 """
 
 from __future__ import annotations
 
+import asyncio
 import socket
 import threading
 import time
@@ -24,8 +27,13 @@ class ThreadedServer:
         self.host, self.port = self._socket.getsockname()[:2]
         config = uvicorn.Config(app, log_level="warning", lifespan="on", access_log=False)
         self._server = uvicorn.Server(config)
-        self._thread = threading.Thread(target=self._server.run,
-                                        kwargs={"sockets": [self._socket]}, daemon=True)
+        self.loop: asyncio.AbstractEventLoop | None = None
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def _run(self) -> None:
+        with asyncio.Runner(loop_factory=self._server.config.get_loop_factory()) as runner:
+            self.loop = runner.get_loop()
+            runner.run(self._server.serve(sockets=[self._socket]))
 
     @property
     def base_url(self) -> str:

@@ -10,7 +10,7 @@ import base64
 import hashlib
 import hmac
 
-from contracts.spec.document import JSON, dereference, load_spec, operation, operation_at
+from contracts.spec.document import JSON, dereference, load_spec, operation, operation_at, operations
 
 CREATE_TASK_PATH = "/api/v1/jobs/createTask"  # one path for every model of the family
 API_PREFIX = "/api/"
@@ -71,3 +71,21 @@ def sign_callback(key: str, task_id: str, timestamp: str) -> str:
 def short_name(operation_id: str) -> str:
     """`createTask`, `recordInfo`, `credit` ...: the last segment of an operation's path."""
     return operation(operation_id).path.rstrip("/").rsplit("/", 1)[-1]
+
+
+def operation_names() -> dict[str, str]:
+    """Every name an operation goes by (its operationId, its path's last segment) -> operationId."""
+    names: dict[str, str] = {}
+    for found in operations():
+        names[found.operation_id] = found.operation_id
+        names[short_name(found.operation_id)] = found.operation_id
+    return names
+
+
+def operation_id_of(name: str) -> str:
+    """The operationId `name` stands for (`createTask` or the operationId alike); a ValueError
+    listing the valid names otherwise."""
+    names = operation_names()
+    if name not in names:
+        raise ValueError(f"operation: {name!r} is not one of {sorted(names)}")
+    return names[name]

@@ -19,6 +19,7 @@ import httpx
 from contracts.checks.callbacks import Delivery, callback_rules
 from contracts.checks.records import record_rules, same_task, transition_rules
 from contracts.checks.report import Failure, Report, curl
+from contracts.checks.requests import request_rules
 from contracts.checks.responses import RESPONSE_CHECKS
 from contracts.checks.verdicts import Verdicts
 from contracts.spec.lifecycle import TERMINAL
@@ -53,7 +54,8 @@ class TrafficChecks:
         self._last: OrderedDict[str, dict[str, Any]] = OrderedDict()  # taskId -> the newest record seen
 
     def exchange(self, exchange: Exchange) -> None:
-        """Every check for one API exchange: envelope, status policy, spec, then lifecycle."""
+        """Every check for one API exchange: the request body the application sent, then the
+        answer's envelope, status policy and conformance, then the lifecycle."""
         if not urlsplit(exchange.url).path.startswith(API_PREFIX):
             return
         request = exchange.request()
@@ -65,6 +67,10 @@ class TrafficChecks:
             self.verdicts.fail("upstream_html", "the API's JSON envelope",
                                f"HTTP {exchange.status} HTML page: {snippet!r}", reproducer)
             return
+        path = urlsplit(exchange.url).path
+        content_type = next((v for k, v in exchange.request_headers.items() if k.lower() == "content-type"), "")
+        self.verdicts.check("request_body", request_rules, exchange.method, path, content_type, exchange.request_body,
+                            reproducer=reproducer)
         for name, check in RESPONSE_CHECKS.items():
             self.verdicts.check(name, check, response, reproducer=reproducer)
         self.lifecycle(exchange, reproducer)

@@ -17,8 +17,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from contracts.spec.document import operations
-from contracts.spec.names import CREATE_TASK, short_name
+from contracts.spec.names import CREATE_TASK, operation_names, short_name
 from mock_server.bounded import LATEST_MS
 from mock_server.errors import NO_SUCH_TASK, ApiError
 from mock_server.http.access import Access
@@ -35,15 +34,6 @@ RENDERER = Renderer("mirror")
 MAX_SPEED = 1e6  # virtual seconds per wall second: a year in 32 s
 MAX_ADVANCE_SECONDS = 1e9  # about 31 years at once
 MAX_BALANCE = 1e15
-
-
-def operation_names() -> dict[str, str]:
-    """Queue targets by operationId or by the path's last segment (createTask, recordInfo)."""
-    names = {}
-    for op in operations():
-        names[op.operation_id] = op.operation_id
-        names[short_name(op.operation_id)] = op.operation_id
-    return names
 
 
 class Control:

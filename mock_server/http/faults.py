@@ -22,11 +22,14 @@ def edge_page(title: str) -> bytes:
             "<hr><center>edge (apikley-mock fault scenario)</center>\r\n</body>\r\n</html>\r\n").encode()
 
 
-async def answer(fault: NetworkFault, send: Send) -> int:
-    """Answer `fault` on `send`; returns the HTTP status sent (0: the connection was closed)."""
+CLOSED = b"(the connection was closed with no answer)"
+
+
+async def answer(fault: NetworkFault, send: Send) -> tuple[int, bytes]:
+    """Answer `fault` on `send`; returns the HTTP status and body sent (0: the connection was closed)."""
     if fault.kind == "connection-reset":
         if abort(send):
-            return 0
+            return 0, CLOSED
         fault = NetworkFault("html-502")  # a server that hides its connection: the nearest an edge can do
     if fault.seconds:
         await asyncio.sleep(fault.seconds)
@@ -35,7 +38,7 @@ async def answer(fault: NetworkFault, send: Send) -> int:
     await send({"type": "http.response.start", "status": status,
                 "headers": [(b"content-type", b"text/html"), (b"content-length", b"%d" % len(page))]})
     await send({"type": "http.response.body", "body": page})
-    return status
+    return status, page
 
 
 def abort(send: Send) -> bool:

@@ -5,6 +5,7 @@ and its surface (the upload operations answer in the upload envelope variant).
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Mapping
 from typing import Any
 
@@ -52,6 +53,10 @@ def service_calls(services: Services) -> Mapping[str, Callable[[Call], Any]]:
     }
 
 
+def _recorded(answer: Callable[[str, str], Any], method: str, path: str, call: Call) -> Any:
+    return answer(method, path)
+
+
 def _awaiting(call: Callable[[Call], Any]) -> Callable[[Call], Any]:
     async def awaited(request: Call) -> Any:
         return await call(request)
@@ -76,6 +81,12 @@ def reader_for(validator: RequestValidator, settings: Settings) -> BodyReader | 
 def api_routes(services: Services, validators: Mapping[str, RequestValidator], settings: Settings) -> list[Route]:
     """One route per operation of the spec, at its path and method."""
     calls = service_calls(services)
+    if services.replay is not None and services.replay.strict:  # only what the recording answers
+        replay = services.replay
+        for operation_id, validator in validators.items():
+            if operation_id not in (CREATE_TASK, GET_TASK_DETAILS):
+                op = validator.operation
+                calls = {**calls, operation_id: functools.partial(_recorded, replay.answer, op.method, op.path)}
     missing = sorted(set(validators) - set(calls))
     if missing:
         raise RuntimeError(f"the spec has operations the mock does not serve: {missing}")

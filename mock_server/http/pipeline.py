@@ -25,6 +25,7 @@ from contracts.spec.validators import RequestInvalid, RequestValidator
 from mock_server.errors import HEADERS_TOO_LARGE, QUERY_TOO_MANY, ApiError, NetworkFault
 from mock_server.http import faults
 from mock_server.http.auth import KeyRing
+from mock_server.http.excerpts import exchange
 from mock_server.http.origin import minted_origin, request_origin
 from mock_server.http.readers import BodyReader
 from mock_server.http.render import Renderer, crash
@@ -93,18 +94,23 @@ class OperationEndpoint:
         self.own.learn(scope.get("server"))  # where the mock listens: it never calls that
         api_key = ""
         code = 200
+        sent: Any = None  # the body as read, for the journal (also when it is refused)
         held = HELD_BACK.set(0)
         try:
             check_request_size(scope)
             api_key = self.keys.authenticate(header(headers, b"authorization"))
-            data = self.call(await self.request(api_key, headers, scope, receive))
+            outcome = self.admission.admit(api_key, self.operation_id, header(headers, SCENARIO_HEADER))
+            file = None
+            if self.reader is not None:
+                sent, file = await self.reader.read(scope, receive, headers)
+            data = self.call(self.validated(api_key, sent, file, outcome, headers, scope))
             if self.awaits:
                 data = await data
             status, raw_headers, body = self.renderer.success(data)
         except NetworkFault as fault:  # no answer of the API's: the network's failure, journaled as such
-            status = code = await faults.answer(fault, send)
+            status, body = await faults.answer(fault, send)
             HELD_BACK.reset(held)
-            self._journal(api_key, scope, status, code, started)
+            self._journal(api_key, scope, status, status, started, sent, body)
             return
         except RequestInvalid as exc:
             code = 422
@@ -121,18 +127,18 @@ class OperationEndpoint:
         HELD_BACK.reset(held)
         await send({"type": "http.response.start", "status": status, "headers": raw_headers})
         await send({"type": "http.response.body", "body": body})
-        self._journal(api_key, scope, status, code, started)
+        self._journal(api_key, scope, status, code, started, sent, body)
 
-    def _journal(self, api_key: str, scope: Scope, status: int, code: int, started: float) -> None:
+    def _journal(self, api_key: str, scope: Scope, status: int, code: int, started: float,
+                 sent: Any, answer: bytes) -> None:
+        latency_ms = round((time.perf_counter() - started) * 1000, 3)
         self.journal.record(api_key, (self.clock.now_ms(), scope["method"], scope["path"], self.operation_id,
-                                      status, code, round((time.perf_counter() - started) * 1000, 3)))
+                                      status, code, latency_ms, *exchange(api_key, scope, sent, answer)))
 
-    async def request(self, api_key: str, headers: Mapping[bytes, bytes], scope: Scope, receive: Receive) -> Call:
-        """Admit the call, then read and validate what it carries."""
-        outcome = self.admission.admit(api_key, self.operation_id, header(headers, SCENARIO_HEADER))
-        body = file = None
+    def validated(self, api_key: str, body: Any, file: bytes | None, outcome: Outcome | None,
+                  headers: Mapping[bytes, bytes], scope: Scope) -> Call:
+        """The call, once what it carries holds to the spec."""
         if self.reader is not None:
-            body, file = await self.reader.read(scope, receive, headers)
             self.validator.check_body(body)
         query: Mapping[str, str] = {}
         if self.validator.query:

@@ -40,7 +40,7 @@ from mock_server.sim.clock import VirtualClock
 from mock_server.sim.ratelimit import Rate
 from mock_server.sim.timelines import Timelines
 from mock_server.sim.tokens import Tokens
-from mock_server.store.base import RequestLog, TaskStore
+from mock_server.store.base import RequestLog, StoreError, TaskStore
 from mock_server.store.memory import MemoryTaskStore
 from mock_server.store.sqlite import SqliteTaskStore
 from mock_server.store.uploads import OfflineFiles, UploadStore
@@ -49,7 +49,11 @@ from mock_server.store.uploads import OfflineFiles, UploadStore
 def open_store(settings: Settings) -> TaskStore:
     """Memory (one process), SQLite (`db`: one machine's workers) or Redis (`store`: replicas)."""
     if settings.store:
-        from mock_server.store.redis_store import RedisTaskStore  # redis-py only when asked for
+        try:
+            from mock_server.store.redis_store import RedisTaskStore  # redis-py only when asked for
+        except ImportError as exc:
+            raise StoreError(f"store {settings.store}: the Redis client is not installed "
+                             "(pip install 'apikley-mock[redis]')") from exc
 
         return RedisTaskStore(settings.store, journal_size=settings.journal_size)
     if settings.db:
@@ -104,7 +108,7 @@ class Services:
         if store is None:
             store = open_store(settings)
             owned.callback(store.close)
-        replay = ReplayBook.load(Path(settings.replay)) if settings.replay else None  # a bad folder stops start-up
+        replay = ReplayBook.load(Path(settings.replay), strict=settings.replay_strict) if settings.replay else None
         clock = clock or start_clock(settings, store, replay)
         join = join or bool(settings.store)  # a replica on Redis joins whatever runs already
         shared = SharedState(store, clock)

@@ -1,25 +1,33 @@
-"""`serve --replay DIR`: tasks recorded through `apikley-mock proxy --record DIR`, served back.
+"""`serve --replay DIR`: traffic recorded through `apikley-mock proxy --record DIR`, served back
+the way VCR does.
 
-A recorded task answers Get Task Details with the records it was seen with, in order, on the
-virtual clock: each record from the instant it was recorded (the clock starts at the first
-one unless --epoch-ms says otherwise), the first one before that. Result files the proxy saved
-(DIR/results/<taskId>/) are served at the mock's own URLs; without them the recorded URLs stay.
-Recorded tasks answer any accepted key (the recording holds no keys). Every other request is
-the normal simulation.
+- A createTask whose `model` and `input` equal a recorded request's (its `callBackUrl` and
+  other top-level fields aside) answers the recorded task id: the same body twice takes the
+  recorded tasks in the order they were recorded, and once all are taken the last again.
+- Get Task Details of a recorded task answers its recorded records in the order they were
+  recorded, one a poll, the last one from then on; result files the proxy saved
+  (DIR/results/<taskId>/) are served at the mock's own URLs.
+- Everything else is the normal simulation, unless `strict`: then an API request the
+  recording has no answer for is refused in the envelope, naming itself, so that a test fails
+  loudly instead of meeting the simulation (other operations answer their last recorded data).
+
+Recorded tasks answer any accepted key (the recording holds no keys). The virtual clock
+starts at the recording's first instant unless --epoch-ms says otherwise.
 """
 
 from __future__ import annotations
 
-import bisect
 import json
 import re
+from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
-from contracts.spec.names import TASK_DETAILS_PATH
-from contracts.traffic.exchanges import load_exchanges
+from contracts.spec.names import API_PREFIX, CREATE_TASK_PATH, TASK_DETAILS_PATH
+from contracts.traffic.exchanges import Exchange, load_exchanges
+from mock_server.errors import REPLAY_UNMATCHED, ApiError
 
 REPLAY_PREFIX = "/replay/"
 RESULTS_FOLDER = "results"
@@ -34,32 +42,21 @@ def is_plain_name(name: str) -> bool:
 @dataclass
 class ReplayBook:
     folder: Path
-    seen: dict[str, tuple[list[int], list[dict[str, Any]]]] = field(default_factory=dict)  # taskId -> times, records
+    strict: bool = False
+    seen: dict[str, list[dict[str, Any]]] = field(default_factory=dict)  # taskId -> records, recorded order
+    created: dict[str, list[str]] = field(default_factory=dict)  # createTask body -> the task ids recorded for it
+    answers: dict[tuple[str, str], Any] = field(default_factory=dict)  # (method, path) -> the last recorded data
     results: dict[str, list[Path]] = field(default_factory=dict)  # taskId -> saved result files
     first_ms: int | None = None
+    _polls: Counter[str] = field(default_factory=Counter)
+    _taken: Counter[str] = field(default_factory=Counter)
 
     @classmethod
-    def load(cls, folder: Path) -> ReplayBook:
-        """Raises `contracts.traffic.recorded.RecordingError` for a folder with no cassettes."""
-        book = cls(folder)
-        for exchange in load_exchanges(folder):
-            parts = urlsplit(exchange.url)
-            if exchange.method != "GET" or parts.path != TASK_DETAILS_PATH:
-                continue
-            try:
-                answer = json.loads(exchange.response_body)
-            except ValueError:
-                continue
-            record = answer.get("data") if isinstance(answer, dict) and answer.get("code") == 200 else None
-            task_id = parse_qs(parts.query).get("taskId", [""])[-1]
-            if not isinstance(record, dict) or record.get("taskId") != task_id or not is_plain_name(task_id):
-                continue  # a task id that is not a plain name never becomes a path
-            at = exchange.recorded_at_ms or 0
-            times, records = book.seen.setdefault(task_id, ([], []))
-            index = bisect.bisect_right(times, at)
-            times.insert(index, at)
-            records.insert(index, record)
-            book.first_ms = at if book.first_ms is None else min(book.first_ms, at)
+    def load(cls, folder: Path, *, strict: bool = False) -> ReplayBook:
+        """Raises `contracts.traffic.exchanges.RecordingError` for a folder with no cassettes."""
+        book = cls(folder, strict)
+        for exchange in load_exchanges(folder):  # in recorded order (the files are numbered)
+            book._learn(exchange)
         # A recording is read once, at start: its result files too, not on every request.
         root = (folder / RESULTS_FOLDER).resolve()
         for task_id in book.seen:
@@ -71,18 +68,71 @@ class ReplayBook:
                     and file.resolve().is_relative_to(root))  # never a link out of the recording
         return book
 
-    def record(self, task_id: str, now_ms: int, origin: str) -> dict[str, Any] | None:
-        """The task's record as recorded at `now_ms`; None for a task not in the recording."""
-        found = self.seen.get(task_id)
-        if found is None:
+    def _learn(self, exchange: Exchange) -> None:
+        parts = urlsplit(exchange.url)
+        if not parts.path.startswith(API_PREFIX):
+            return
+        try:
+            answer = json.loads(exchange.response_body)
+        except ValueError:
+            return
+        data = answer.get("data") if isinstance(answer, dict) and answer.get("code") == 200 else None
+        if exchange.recorded_at_ms is not None:
+            self.first_ms = min(self.first_ms or exchange.recorded_at_ms, exchange.recorded_at_ms)
+        if exchange.method == "POST" and parts.path == CREATE_TASK_PATH:
+            task_id = data.get("taskId") if isinstance(data, dict) else None
+            key = body_key(_json(exchange.request_body))
+            if isinstance(task_id, str) and is_plain_name(task_id) and key is not None:
+                self.created.setdefault(key, []).append(task_id)
+        elif exchange.method == "GET" and parts.path == TASK_DETAILS_PATH:
+            task_id = parse_qs(parts.query).get("taskId", [""])[-1]
+            if isinstance(data, dict) and data.get("taskId") == task_id and is_plain_name(task_id):
+                self.seen.setdefault(task_id, []).append(data)  # only plain names: an id never becomes a path
+        elif data is not None:
+            self.answers[(exchange.method, parts.path)] = data
+
+    def task_for(self, body: Any) -> str | None:
+        """The recorded task id a createTask of `body` answers, if the recording has one."""
+        key = body_key(body)
+        if key is None or not (recorded := self.created.get(key)):
             return None
-        times, records = found
-        record = dict(records[max(bisect.bisect_right(times, now_ms) - 1, 0)])
+        taken = self._taken[key]
+        self._taken[key] += 1
+        return recorded[min(taken, len(recorded) - 1)]
+
+    def record(self, task_id: str, origin: str) -> dict[str, Any] | None:
+        """The task's next recorded record (one a poll, the last from then on); None for a task
+        not in the recording."""
+        records = self.seen.get(task_id)
+        if not records:
+            return None
+        record = dict(records[min(self._polls[task_id], len(records) - 1)])
+        self._polls[task_id] += 1
         saved = self.results.get(task_id)
         if saved and record.get("resultJson"):
             urls = [f"{origin}{REPLAY_PREFIX}{task_id}/{file.name}" for file in saved]
             record["resultJson"] = json.dumps({"resultUrls": urls}, separators=(",", ":"))
         return record
 
+    def answer(self, method: str, path: str) -> Any:
+        """The last recorded answer of another operation (strict replays answer with it)."""
+        if (method, path) not in self.answers:
+            raise ApiError(500, REPLAY_UNMATCHED.format(request=f"{method} {path}"))
+        return self.answers[(method, path)]
+
     def result_file(self, task_id: str, name: str) -> Path | None:
         return next((file for file in self.results.get(task_id, []) if file.name == name), None)
+
+
+def body_key(body: Any) -> str | None:
+    """What a createTask is matched by: its model and input, as canonical JSON."""
+    if not isinstance(body, dict) or "model" not in body:
+        return None
+    return json.dumps({"model": body.get("model"), "input": body.get("input")}, sort_keys=True, separators=(",", ":"))
+
+
+def _json(raw: bytes) -> Any:
+    try:
+        return json.loads(raw) if raw else None
+    except ValueError:
+        return None

@@ -16,10 +16,10 @@ import orjson
 from contracts.family.catalogue import ModelCatalogue
 from contracts.family.outputs import Outputs
 from contracts.spec.lifecycle import TERMINAL
-from mock_server.errors import RECORD_NOT_FOUND, TASK_ENDED, ApiError
+from mock_server.errors import RECORD_NOT_FOUND, REPLAY_UNMATCHED, TASK_ENDED, ApiError
 from mock_server.services.accounts import Accounts
 from mock_server.services.admission import Admission
-from mock_server.services.replay import ReplayBook
+from mock_server.services.replay import ReplayBook, body_key
 from mock_server.services.retention import Retention
 from mock_server.services.settlement import Settlement
 from mock_server.sim.clock import VirtualClock
@@ -58,7 +58,13 @@ class TaskService:
 
     def create_task(self, api_key: str, body: dict[str, Any], *, origin: str,
                     outcome: Outcome | None = None) -> dict[str, Any]:
-        """Price the task, admit it, make room for it, then charge and store it in one step."""
+        """Price the task, admit it, make room for it, then charge and store it in one step
+        (a replayed recording that has this body answers its recorded task instead)."""
+        if self._replay is not None:
+            if (recorded := self._replay.task_for(body)) is not None:
+                return {"taskId": recorded}
+            if self._replay.strict:
+                raise ApiError(500, REPLAY_UNMATCHED.format(request=f"createTask of {body_key(body)}"[:300]))
         page = self.catalogue.page(body["model"])
         output = self._outputs(page, body.get("input", {}))
         cost = self._accounts.price(output, page_credits=page.credits)
@@ -87,8 +93,11 @@ class TaskService:
         return earliest_end_ms(task.created_ms, task.outcome) if task.needs_settling else None
 
     def get_task_details(self, api_key: str, task_id: str, origin: str = "") -> dict[str, Any] | orjson.Fragment:
-        if self._replay is not None and (recorded := self._replay.record(task_id, self._clock.now_ms(), origin)):
-            return recorded
+        if self._replay is not None:
+            if (recorded := self._replay.record(task_id, origin)) is not None:
+                return recorded
+            if self._replay.strict:
+                raise ApiError(500, REPLAY_UNMATCHED.format(request=f"recordInfo of task {task_id[:100]}"))
         task = self.owned_task(api_key, task_id)
         now = self._clock.now_ms()
         if task.outcome.hidden_s and now < task.created_ms + task.outcome.hidden_s * 1000:

@@ -50,6 +50,9 @@ class Settings:
     model_specs: tuple[str, ...] = setting((), flag="model-spec", metavar="PATH", meaning=(
         "more model pages (files, or directories of `.json`/`.yaml` pages) beside the seed model; repeatable "
         "(see \"More models\")"))
+    cors_origins: tuple[str, ...] = setting((), flag="cors-origin", metavar="ORIGIN", meaning=(
+        "browser origins (`https://app.example`, or `*`) the API, its results and files answer, preflights "
+        "included; repeatable. The control API and the dashboard never answer another origin"))
     access_log: bool = setting(False, flag="access-log", meaning=(
         "one line per request on stdout: method, path, envelope `code`, HTTP status, latency, task id"))
     api_keys: tuple[str, ...] = setting((DEFAULT_API_KEY,), flag="api-key", metavar="KEY",
@@ -109,7 +112,10 @@ class Settings:
         "wall seconds after which a dead worker's or replica's claimed callbacks are sent by another"))
     journal_size: int = setting(1000, meaning="request journal entries kept per key (the newest)")
     replay: str | None = setting(None, flag="replay", metavar="DIR", meaning=(
-        "serve back the tasks recorded by `apikley-mock proxy --record DIR`"))
+        "serve back the traffic recorded by `apikley-mock proxy --record DIR` (see \"Record and replay\")"))
+    replay_strict: bool = setting(False, flag="replay-strict", meaning=(
+        "with `--replay`: an API request the recording has no answer for is refused (code 500, naming it) "
+        "instead of meeting the simulation"))
     data_dir: str | None = setting(None, flag="data-dir", shown="temporary", meaning=(
         "uploads and rendered results (a temporary directory per run by default)"))
     max_data_bytes: int = setting(2 * 1024 * MiB, shown="2 GiB", meaning=(

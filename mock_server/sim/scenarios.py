@@ -146,8 +146,10 @@ class Scenario:
 
 
 def parse(text: str, source: str) -> Scenario:
-    """`fail; stage=queuing; code=501` (header) or `fail stage=queuing` (marker)."""
-    parts = [part.strip() for part in re.split(r"[;\s]+", text.strip()) if part.strip()]
+    """`fail; stage=queuing; msg=Content flagged` (header: a value may hold spaces) or
+    `fail stage=queuing` (marker: parameters apart by spaces)."""
+    head, *rest = text.strip().split(";")
+    parts = [*head.split(), *(part.strip() for part in rest if part.strip())]
     if not parts or parts[0] not in KNOWN:
         name = parts[0] if parts else ""
         raise ApiError(422, f"{source}: unknown scenario {name!r}; known: {KNOWN}")

@@ -17,7 +17,7 @@ from typing import Any, Protocol
 from mock_server.sim.task import Task
 
 JournalEntry = dict[str, Any]
-RequestRow = tuple[int, str, str, str, int, int, float]
+RequestRow = tuple[int, str, str, str, int, int, float, str, str, str | None, str]
 DELIVERIES_PER_KEY = 1000
 DeliveryClaim = tuple[str, str]  # (delivery id, the delivery as the dispatcher wrote it)
 PendingDelivery = tuple[int, str, str | None]  # (due at, delivery, the process holding it or None)

@@ -48,7 +48,9 @@ class SharedJournal(Protocol):
     def clear(self, api_key: str | None = None) -> None: ...
 
 
-REQUEST_FIELDS = ("at", "method", "path", "operationId", "status", "code", "latencyMs")
+# Rows journaled by an older version lack the last four: read back without them.
+REQUEST_FIELDS = ("at", "method", "path", "operationId", "status", "code", "latencyMs",
+                  "key", "query", "request", "answer")
 
 
 class RequestJournal:
@@ -62,7 +64,7 @@ class RequestJournal:
         self._rows.add(api_key, row)
 
     def entries(self, api_key: str | None = None) -> list[JournalEntry]:
-        return [dict(zip(REQUEST_FIELDS, row, strict=True)) for row in self._rows.entries(api_key)]
+        return [dict(zip(REQUEST_FIELDS, row, strict=False)) for row in self._rows.entries(api_key)]
 
     def clear(self, api_key: str | None = None) -> None:
         self._rows.clear(api_key)
@@ -90,7 +92,7 @@ class RequestsIn:
 
     def entries(self, api_key: str | None = None) -> list[JournalEntry]:
         self.flush()
-        return [dict(zip(REQUEST_FIELDS, row, strict=True)) for row in self._rows.entries(api_key)]
+        return [dict(zip(REQUEST_FIELDS, row, strict=False)) for row in self._rows.entries(api_key)]
 
     def clear(self, api_key: str | None = None) -> None:
         self.flush()

@@ -12,7 +12,7 @@ from playwright.sync_api import Browser, Page, expect
 from contracts.family.outputs import output_for
 from contracts.family.pages import seed_page
 from tests.browser.conftest import create_task, dashboard
-from tests.conftest import API_KEY, EPOCH_MS, Receiver, RunningMock, control_for, start_mock
+from tests.conftest import API_KEY, EPOCH_MS, Receiver, RunningMock, control_for, start_mock, valid_body
 
 HMAC_KEY = "webhook-secret"
 
@@ -102,6 +102,34 @@ def test_a_fail_outcome_queued_from_the_page_fails_the_next_task(mock: RunningMo
     assert record["state"] == "fail" and record["failCode"] == "500"
 
 
+def test_a_failed_task_shows_why_and_a_planned_outcome_changes_from_its_page(mock: RunningMock, page: Page) -> None:
+    task_id = create_task(mock)
+    page.goto(dashboard(mock, task_id))
+    expect(page.locator("#outcome")).to_have_text("success")
+    page.fill("#outcome-scenario", "fail; code=501; msg=Content flagged")
+    page.click("#outcome-form button[type=submit]")
+    expect(page.locator("#outcome")).to_have_text("fail in generating: 501 Content flagged")
+    assert control_for(mock).task(task_id)["outcome"]["fail_code"] == "501"  # the page changed the mock
+    advance(page, "120")
+    expect(page.locator("#task-state")).to_have_text("fail")
+    expect(page.locator("#result .fail-code")).to_have_text("501")
+    expect(page.locator("#result .fail-msg")).to_have_text("Content flagged")
+    expect(page.locator("#result")).not_to_contain_text("No result")
+    expect(page.locator("#outcome-form")).to_be_hidden()  # an ended task's outcome is history
+
+
+def test_a_seeded_failure_shows_its_record_and_a_bad_outcome_names_the_problem(mock: RunningMock, page: Page) -> None:
+    seeded = control_for(mock).seed_task(valid_body(), state="fail", failCode="422", failMsg="Image too small")
+    page.goto(dashboard(mock, seeded))
+    expect(page.locator("#result .fail-msg")).to_have_text("Image too small")
+    unfinished = create_task(mock)
+    page.goto(dashboard(mock, unfinished))
+    page.fill("#outcome-scenario", "server-error")
+    page.click("#outcome-form button[type=submit]")
+    expect(page.locator("#error")).to_contain_text("applies to a call, not a task's outcome")
+    expect(page.locator("#outcome")).to_have_text("success")
+
+
 def test_the_switches_balance_speed_and_freeze_reach_the_mock(mock: RunningMock, page: Page) -> None:
     page.goto(dashboard(mock))
     page.fill("#key", API_KEY)
@@ -183,6 +211,28 @@ def test_the_request_journal_shows_each_call_and_filters(mock: RunningMock, page
     page.fill("#journal-code", "200")
     expect(rows).to_have_count(1)
     expect(rows.first).to_contain_text("/api/v1/jobs/createTask")
+
+
+def test_a_journal_entry_opens_to_its_request_and_answer_with_the_key_masked(mock: RunningMock, page: Page) -> None:
+    task_id = create_task(mock, prompt="a lighthouse at dusk")
+    mock.client.get("/api/v1/jobs/recordInfo", params={"taskId": task_id})
+    page.goto(dashboard(mock))
+    entries = page.locator("#requests tbody tr.entry")
+    expect(entries).to_have_count(2)
+    entries.nth(1).locator("button.open").click()  # the older: createTask
+    exchange = page.locator("#requests tr.exchange")
+    expect(exchange).to_have_count(1)
+    expect(exchange.locator(".exchange-request")).to_contain_text("POST /api/v1/jobs/createTask")
+    expect(exchange.locator(".exchange-request")).to_contain_text('"prompt": "a lighthouse at dusk"')
+    expect(exchange.locator(".exchange-answer")).to_contain_text(task_id)
+    mock.client.get("/api/v1/chat/credit")  # a poll later the entry is still open
+    expect(entries).to_have_count(3)
+    expect(exchange).to_have_count(1)
+    assert API_KEY not in page.locator("#requests").inner_text()
+    entries.nth(0).locator("button.open").click()
+    expect(exchange).to_have_count(2)
+    expect(exchange.first.locator(".exchange-answer")).to_contain_text('"code": 200')
+    expect(exchange.first.locator(".exchange-request")).to_contain_text("(no body)")
 
 
 def test_screenshots_of_the_dashboard_and_a_task_page(signed_mock: RunningMock, receiver: Receiver,

@@ -38,4 +38,6 @@ def test_json_and_junit_reports(tmp_path: Path) -> None:
     report.write_junit(tmp_path / "j.xml")
     suite = ElementTree.parse(tmp_path / "j.xml").getroot()
     assert (suite.get("tests"), suite.get("failures")) == ("3", "1")
+    names = [case.get("name") for case in suite.findall("testcase")]
+    assert len(set(names)) == len(names) == 3  # CI folds same-named cases into one
     assert suite.find("testcase/failure").get("message") == "a string `msg`"  # type: ignore[union-attr]

@@ -69,3 +69,13 @@ def test_a_callback_is_held_to_the_tasks_final_record() -> None:
     data["state"] = "fail"
     checks.callback({}, json.dumps(payload).encode(), "callback")
     assert [failure.check for failure in checks.report.failures] == ["callback"]
+
+
+def test_a_request_body_the_application_sent_is_held_to_the_spec() -> None:
+    checks = TrafficChecks()
+    bad = {"model": BODY["model"], "input": {"prompt": "x", "image_url": "https://e.x/a.png", "resolution": "480p"}}
+    checks.exchange(exchange("POST", CREATE, {"code": 422, "msg": "nope", "data": None}, body=bad))
+    failures = [failure for failure in checks.report.failures if failure.check == "request_body"]
+    assert len(failures) == 1 and "input.resolution: '480p' is not one of" in failures[0].got
+    checks.exchange(exchange("POST", CREATE, envelope({"taskId": "t2"}), body=BODY))
+    assert checks.report.passed["request_body"] == 1

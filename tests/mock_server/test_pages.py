@@ -72,3 +72,25 @@ def test_tasks_limit_keeps_the_newest(mock: RunningMock) -> None:
     for bad in ("0", "-1", "ten", "10001"):
         answer = httpx.get(f"{mock.base_url}/__mock__/tasks", params={"limit": bad}).json()
         assert answer["code"] == 422 and answer["msg"] == "limit: must be an integer from 1 to 10000"
+
+
+def test_cors_answers_browsers_on_the_api_and_files_only() -> None:
+    """`--cors-origin`: a browser app may call the API and fetch results; never the control API."""
+    from tests.conftest import API_KEY, start_mock, valid_body
+
+    origin = "https://app.example"
+    for mock in start_mock(cors_origins=(origin,)):
+        preflight = httpx.options(f"{mock.base_url}/api/v1/jobs/createTask", headers={
+            "Origin": origin, "Access-Control-Request-Method": "POST",
+            "Access-Control-Request-Headers": "authorization,content-type"})
+        assert preflight.status_code == 200 and preflight.headers["access-control-allow-origin"] == origin
+        created = httpx.post(f"{mock.base_url}/api/v1/jobs/createTask", json=valid_body(),
+                             headers={"Origin": origin, "Authorization": f"Bearer {API_KEY}"})
+        assert created.json()["code"] == 200 and created.headers["access-control-allow-origin"] == origin
+        assert "access-control-allow-origin" not in httpx.get(f"{mock.base_url}/results/x/y.mp4",
+                                                             headers={"Origin": "https://elsewhere.example"}).headers
+        control = httpx.get(f"{mock.base_url}/__mock__/tasks", headers={"Origin": origin})
+        assert control.status_code == 403 and "access-control-allow-origin" not in control.headers
+        page = httpx.options(f"{mock.base_url}/__mock__/reset", headers={
+            "Origin": origin, "Access-Control-Request-Method": "POST"})
+        assert "access-control-allow-origin" not in page.headers

@@ -120,3 +120,19 @@ def test_an_unexpected_error_is_a_journaled_500_and_the_connection_is_kept(mock:
     journal = control_for(mock).requests()
     assert [(entry["path"], entry["code"], entry["status"]) for entry in journal][:1] == [
         ("/api/v1/jobs/createTask", 500, 500)]
+
+
+def test_the_journal_keeps_each_exchange_bounded_with_the_key_masked() -> None:
+    key = "4f1c9a7e20b35d86"
+    for mock in start_mock(api_keys=(key,)):
+        refused = valid_body()
+        refused["input"]["prompt"] = "p" * 10_001  # over the excerpt's bound, and the spec's
+        headers = {"Authorization": f"Bearer {key}"}
+        mock.client.post("/api/v1/jobs/createTask", json=refused, headers=headers)
+        mock.client.get("/api/v1/jobs/recordInfo", params={"taskId": "none-such"}, headers=headers)
+        create, poll = control_for(mock, key).requests()
+    assert create["key"] == "…5d86" and key not in json.dumps([create, poll])
+    assert create["request"].startswith('{"model":') and create["request"].endswith(" bytes in all)")
+    assert len(create["request"]) < 2100 and json.loads(create["answer"])["code"] == 422
+    assert poll["query"] == "taskId=none-such" and poll["request"] is None
+    assert json.loads(poll["answer"])["msg"] == "recordInfo is null"

@@ -240,7 +240,8 @@ def test_a_recording_replays_through_serve_replay(upstream: RunningMock, proxy_f
     with ThreadedServer(create_app(settings)) as replay:
         client = httpx.Client(base_url=replay.base_url, headers={"Authorization": "Bearer replay-key"}, timeout=60)
         control = MockControl(replay.base_url, "replay-key")
-        assert control.now_ms() == seen[0].recorded_at_ms  # the clock starts where the recording did
+        first = min(exchange.recorded_at_ms or 0 for exchange in load_exchanges(folder))
+        assert control.now_ms() == first  # the clock starts where the recording did
         replayed = []
         for exchange, following in zip(seen, [*seen[1:], None], strict=True):
             replayed.append(client.get(DETAILS, params={"taskId": task_id}).json()["data"])
@@ -252,8 +253,45 @@ def test_a_recording_replays_through_serve_replay(upstream: RunningMock, proxy_f
         result_url = json.loads(replayed[-1]["resultJson"])["resultUrls"][0]
         assert result_url.startswith(f"{replay.base_url}/replay/{task_id}/")
         assert client.get(result_url).content == upstream_result  # the recorded file, served back
-        fresh = client.post(CREATE, json=valid_body()).json()["data"]["taskId"]  # the simulation as usual
+        fresh = client.post(CREATE, json=valid_body(prompt="not recorded")).json()["data"]["taskId"]
+        assert fresh != task_id  # a body the recording does not have: the simulation as usual
         assert client.get(DETAILS, params={"taskId": fresh}).json()["data"]["state"] == "waiting"
+
+
+def test_a_replayed_create_task_answers_the_recorded_task_and_its_records_in_order(
+        upstream: RunningMock, proxy_for: Callable[..., Proxy], tmp_path: Path) -> None:
+    """Regression: a replay answered a recorded createTask with a new task id, so an
+    application's own create-then-poll flow never met the recording."""
+    folder = tmp_path / "cassettes"
+    proxy = proxy_for(upstream.base_url, record=folder)
+    task_id = session(proxy, upstream)
+    recorded = [json.loads(exchange.response_body)["data"] for exchange in load_exchanges(wait_recorded(proxy, folder))
+                if exchange.url.endswith(f"taskId={task_id}")]
+    settings = Settings(api_keys=("replay-key",), speed=0, replay=str(folder))
+    with ThreadedServer(create_app(settings)) as replay, \
+            httpx.Client(base_url=replay.base_url, headers={"Authorization": "Bearer replay-key"}) as client:
+        body = {**valid_body(), "callBackUrl": "http://127.0.0.1:9/elsewhere"}  # callBackUrl is not matched on
+        assert client.post(CREATE, json=body).json()["data"]["taskId"] == task_id
+        polled = [client.get(DETAILS, params={"taskId": task_id}).json()["data"] for _ in range(len(recorded) + 2)]
+    assert [record["state"] for record in polled] == [r["state"] for r in recorded] + [recorded[-1]["state"]] * 2
+
+
+def test_a_strict_replay_refuses_what_the_recording_does_not_have(upstream: RunningMock,
+                                                                 proxy_for: Callable[..., Proxy],
+                                                                 tmp_path: Path) -> None:
+    folder = tmp_path / "cassettes"
+    proxy = proxy_for(upstream.base_url, record=folder)
+    session(proxy, upstream)
+    settings = Settings(api_keys=("replay-key",), speed=0, replay=str(wait_recorded(proxy, folder)), replay_strict=True)
+    with ThreadedServer(create_app(settings)) as replay, \
+            httpx.Client(base_url=replay.base_url, headers={"Authorization": "Bearer replay-key"}) as client:
+        unmatched = client.post(CREATE, json=valid_body(prompt="not recorded")).json()
+        assert unmatched["code"] == 500 and "the recording has no answer for createTask" in unmatched["msg"]
+        unknown = client.get(DETAILS, params={"taskId": "task_bytedance_2"}).json()
+        assert unknown["code"] == 500 and "recordInfo of task task_bytedance_2" in unknown["msg"]
+        assert client.get("/api/v1/chat/credit").json()["code"] == 200  # recorded: answered as it was
+        upload = client.post("/api/file-base64-upload", json={"base64Data": "aGk=", "uploadPath": "x"}).json()
+        assert upload["code"] == 500 and "file-base64-upload" in upload["msg"]
 
 
 def wait_recorded(proxy: Proxy, folder: Path) -> Path:

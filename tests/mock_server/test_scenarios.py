@@ -54,6 +54,8 @@ def test_a_code_the_operation_does_not_document_is_refused(mock: RunningMock) ->
 def test_header_parameters_override_the_message(mock: RunningMock) -> None:
     payload = create(mock, scenario="server-error; msg=Upstream_exploded")
     assert (payload["code"], payload["msg"]) == (500, "Upstream exploded")
+    payload = create(mock, scenario="server-error; msg=Upstream exploded twice")  # `;` apart: spaces kept
+    assert (payload["code"], payload["msg"]) == (500, "Upstream exploded twice")
 
 
 @pytest.mark.parametrize(("header", "message"), [

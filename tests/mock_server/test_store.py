@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -150,8 +151,12 @@ def test_control_entries_change_atomically(store: TaskStore) -> None:
 
 def test_journals_are_bounded_and_clear_forgets_one_key(store: TaskStore) -> None:
     for number in range(8):
-        store.requests.record("k", (number, "GET", "/p", "op", 200, 200, 1.0))
+        store.requests.record("k", (number, "GET", "/p", "op", 200, 200, 1.0, "…", "", None, "{}"))
     assert [entry["at"] for entry in store.requests.entries("k")] == [3, 4, 5, 6, 7]
+    older_row: Any = (8, "GET", "/p", "op", 200, 200, 1.0)  # journaled by a version without excerpts
+    store.requests.record("k", older_row)
+    assert store.requests.entries("k")[-1] == {"at": 8, "method": "GET", "path": "/p", "operationId": "op",
+                                               "status": 200, "code": 200, "latencyMs": 1.0}
     store.deliveries.add("k", {"taskId": "t", "result": "delivered"})
     create(store, task(1), end_ms=5)
     create(store, task(2, "other"), end_ms=5)

@@ -9,6 +9,7 @@ const ADMIN = token ? { "X-Mock-Admin-Token": token } : {};
 const $ = (selector) => document.querySelector(selector);
 let lastSpeed = 1; // what Unfreeze restores
 let shownResult = null; // the preview is rebuilt only when the result changes (a video keeps playing)
+const openExchanges = new Set(); // journal entries opened to their request and answer, kept across polls
 
 async function control(method, path, body) {
   const init = { method, headers: { ...ADMIN } };
@@ -91,10 +92,33 @@ function taskRow(view, now) {
     el("td", { class: "prompt", title: String(prompt) }, String(prompt)));
 }
 
-function requestRow(entry) {
-  return el("tr", {},
+// A journal entry has no id: what it holds names it well enough for the page to remember it.
+const exchangeId = (entry) => [entry.at, entry.method, entry.path, entry.status, entry.latencyMs].join(" ");
+
+function exchange(entry) {
+  const query = entry.query ? `?${entry.query}` : "";
+  const request = [`${entry.method} ${entry.path}${query}`, entry.key ? `Authorization: Bearer ${entry.key}` : "",
+    "", entry.request === null ? "(no body)" : JSON.stringify(parsed(entry.request), null, 2)].join("\n");
+  return el("tr", { class: "exchange" }, el("td", { colspan: "7" }, el("div", { class: "json" },
+    el("div", {}, el("h4", {}, "Request"), el("pre", { class: "exchange-request" }, request)),
+    el("div", {}, el("h4", {}, `Answer · HTTP ${entry.status}`),
+      el("pre", { class: "exchange-answer" }, JSON.stringify(parsed(entry.answer), null, 2))))));
+}
+
+function requestRows(entry) {
+  const id = exchangeId(entry);
+  const open = openExchanges.has(id);
+  const toggle = el("button", { type: "button", class: "open", "aria-expanded": String(open),
+    title: "the request and its answer" }, open ? "▾" : "▸");
+  toggle.addEventListener("click", () => {
+    if (!openExchanges.delete(id)) openExchanges.add(id);
+    refresh();
+  });
+  const row = el("tr", { class: "entry" },
     el("td", {}, when(entry.at)), el("td", {}, entry.method), el("td", {}, el("code", {}, entry.path)),
-    el("td", { class: "code" }, entry.code ?? "–"), el("td", {}, entry.status), el("td", {}, `${entry.latencyMs} ms`));
+    el("td", { class: "code" }, entry.code ?? "–"), el("td", {}, entry.status), el("td", {}, `${entry.latencyMs} ms`),
+    el("td", {}, "answer" in entry ? toggle : ""));
+  return open && "answer" in entry ? [row, exchange(entry)] : [row];
 }
 
 function journalMatches(entry) {
@@ -112,7 +136,7 @@ async function refreshHome(now) {
   $("#no-tasks").hidden = views.length > 0;
   $("#task-count").textContent = views.length ? `(${views.length}${views.length === 200 ? ", newest" : ""})` : "";
   if (!currentKey() && views.length) $("#key").value = views[0].apiKey;
-  fill($("#requests tbody"), journal.filter(journalMatches).reverse().slice(0, 200).map(requestRow));
+  fill($("#requests tbody"), journal.filter(journalMatches).reverse().slice(0, 200).flatMap(requestRows));
   $("#maintenance").textContent = toggles.maintenance ? "on" : "off";
   $("#rate-limits").textContent = toggles.rateLimits ? "on" : "off";
   $("#features-off").textContent = toggles.disabledFeatures.join(", ") || "none";
@@ -157,6 +181,26 @@ function preview(url) {
   return [link];
 }
 
+// The planned outcome in words, from the task's outcome as the control API gives it.
+function planned(outcome) {
+  const parts = [outcome.state === "fail"
+    ? `fail in ${outcome.fail_stage}: ${outcome.fail_code} ${outcome.fail_msg}` : outcome.state];
+  if (outcome.forced_state) parts.push(`forced to ${outcome.forced_state} at ${when(outcome.forced_at_ms)}`);
+  if (outcome.stuck_in) parts.push(`stuck in ${outcome.stuck_in}`);
+  if (outcome.slowdown !== 1) parts.push(`${outcome.slowdown}× slower`);
+  if (outcome.hidden_s) parts.push(`not visible for ${outcome.hidden_s} s`);
+  if (outcome.seeded) parts.push("seeded record");
+  if (outcome.callback !== "normal" || outcome.callback_delay_s) {
+    parts.push(`callback ${outcome.callback}${outcome.callback_delay_s ? ` after ${outcome.callback_delay_s} s` : ""}`);
+  }
+  return parts.join(" · ");
+}
+
+function failure(record) {
+  return el("p", { class: "failure" }, el("code", { class: "fail-code" }, record.failCode ?? "–"),
+    el("span", { class: "fail-msg" }, record.failMsg ?? ""));
+}
+
 function callbackRow(attempt) {
   return el("tr", { "data-result": attempt.result },
     el("td", {}, attempt.copy > 1 ? `${attempt.attempt} (copy ${attempt.copy})` : attempt.attempt),
@@ -178,11 +222,14 @@ async function refreshTask(taskId, now) {
     ` · credits ${record.creditsConsumed ?? "–"}${record.failMsg ? ` · failed: ${record.failCode} ${record.failMsg}` : ""}`;
   $("#timeline").replaceChildren(...timeline(view.timeline, now));
   const urls = (parsed(record.resultJson ?? "")?.resultUrls ?? []).filter(isWebUrl);
-  const shown = urls.join(" ");
+  const shown = `${record.state} ${urls.join(" ")}`;
   if (shown !== shownResult) {
     shownResult = shown;
-    $("#result").replaceChildren(...(urls.length ? urls.flatMap(preview) : [el("p", { class: "empty" }, "No result (yet).")]));
+    const empty = record.state === "fail" ? failure(record) : el("p", { class: "empty" }, "No result (yet).");
+    $("#result").replaceChildren(...(urls.length ? urls.flatMap(preview) : [empty]));
   }
+  $("#outcome").textContent = planned(view.outcome);
+  $("#outcome-form").hidden = view.settled || ["success", "fail"].includes(record.state);
   fill($("#callbacks tbody"), attempts.map(callbackRow));
   $("#no-callbacks").hidden = attempts.length > 0;
   $("#task-request").textContent = JSON.stringify(parsed(record.param), null, 2);
@@ -237,6 +284,8 @@ on("#speed-form", "submit", () => act("PUT", "/clock", { speed: typed($("#speed-
 on("#freeze", "click", () => act("PUT", "/clock", { speed: $("#freeze").textContent === "Freeze" ? 0 : lastSpeed }));
 on("#reset", "click", () => act("POST", "/reset", {}));
 on("#redeliver", "click", () => act("POST", `/tasks/${encodeURIComponent(route())}/redeliver`, {}));
+on("#outcome-form", "submit", () => act("POST", `/tasks/${encodeURIComponent(route())}/outcome`,
+  { scenario: $("#outcome-scenario").value.trim() }));
 // Queues and balances belong to a key: without one there is nothing to send.
 function forKey(method, suffix, body) {
   if (!currentKey()) return showError("API key: enter the key whose queue or balance to change");
@@ -261,7 +310,8 @@ window.addEventListener("hashchange", () => {
 control("GET", "/scenarios").then((names) => {
   $("#queue-operation").replaceChildren(...names.operations.map((name) => el("option", { value: name }, name)));
   $("#queue-operation").value = "createTask";
-  $("#scenario-names").replaceChildren(...[...names.task, ...names.call].map((name) => el("option", { value: name })));
+  $("#scenario-names").replaceChildren(...[...names.task, ...names.call, ...names.fault].map((name) => el("option", { value: name })));
+  $("#task-scenario-names").replaceChildren(...names.task.map((name) => el("option", { value: name })));
 }, (error) => showError(error.message));
 refresh();
 setInterval(() => document.hidden || refresh(), POLL_MS);
