@@ -97,7 +97,7 @@ def render_times() -> list[str]:
     """Result video render time (target: < 1 s for 720p/5 s), from an image and a test card."""
     from PIL import Image
 
-    from contracts.family.outputs import short_side_frame
+    from contracts.family.sizes import short_side_frame
     from mock_server.media.video import render_mp4, test_card
 
     lines = []

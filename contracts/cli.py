@@ -47,9 +47,10 @@ def parser() -> argparse.ArgumentParser:
     run.add_argument("--deadline", type=float, default=900.0, help="seconds a task may take (default 900)")
     run.add_argument("--no-schemathesis", action="store_true", help="skip the schemathesis phase")
     run.add_argument("--model-spec", action="append", default=[], metavar="PATH",
-                     help="more model pages (files or directories) beside the bundled seed model; repeatable")
-    run.add_argument("--model", action="append", default=[], metavar="ID",
-                     help="check only this model (repeatable; default: every loaded model)")
+                     help="your own model pages (files or directories) beside the bundled ones; repeatable")
+    run.add_argument("--models", "--model", action="append", default=[], metavar="PATTERN", dest="models",
+                     help="check the loaded models matching this glob (`kling*`, `nano-banana-pro`; repeatable; "
+                          "default: the seed model and those of your own pages). Each costs one billable task")
     webhook = commands.add_parser("webhook", help="test your own callback handler")
     webhook.add_argument("--target", required=True, help="your handler's URL")
     webhook.add_argument("--hmac-key", help="sign callbacks (and send a forged one) with this key")
@@ -132,7 +133,7 @@ def run(args: argparse.Namespace) -> int:
                              max_billable=args.max_billable, hmac_key=args.hmac_key, seed=args.seed,
                              callback_url=args.callback_url, deadline_seconds=args.deadline,
                              schemathesis=not args.no_schemathesis, model_specs=tuple(args.model_spec),
-                             models=tuple(args.model))
+                             models=tuple(args.models))
     except ValueError as exc:
         print(f"apikley-contract: {exc}", file=sys.stderr)
         return 2

@@ -12,6 +12,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from contracts.cli import version
+from contracts.family.catalogue import ModelCatalogue
 from contracts.family.pages import ModelPageError
 from contracts.spec.names import CREATE_TASK_PATH, TASK_DETAILS_PATH
 from contracts.traffic.exchanges import RecordingError
@@ -50,7 +51,7 @@ def parser() -> argparse.ArgumentParser:
     return root
 
 
-def banner(settings: Settings, port: int) -> str:
+def banner(settings: Settings, port: int, catalogue: ModelCatalogue | None = None) -> str:
     host = "127.0.0.1" if settings.host in ("0.0.0.0", "::") else settings.host
     base = f"http://[{host}]:{port}" if ":" in host else f"http://{host}:{port}"
     key = settings.api_keys[0]
@@ -61,6 +62,8 @@ def banner(settings: Settings, port: int) -> str:
         *([f"Minted URLs (results, uploads, download-url) start with {settings.public_url}"]
           if settings.public_url else []),
         f"API key: {key}",
+        *([f"Models: {len(catalogue.pages)} loaded (GET {base}/__mock__/models)", *catalogue.notices]
+          if catalogue is not None else []),
         *([f"{settings.workers} worker(s) sharing " + (settings.store or f"SQLite {settings.db}")]
           if settings.workers > 1 or settings.store else []),
         "Create a task:",
@@ -101,7 +104,7 @@ def serve(args: argparse.Namespace) -> int:
         except (ModelPageError, RecordingError, StoreError) as exc:
             print(f"apikley-mock: {exc}", file=sys.stderr)
             return 2
-        print(banner(settings, port), flush=True)
+        print(banner(settings, port, app.state.services.catalogue), flush=True)
         if (warning := exposure_warning(settings)) is not None:
             print(warning, file=sys.stderr, flush=True)
         if settings.access_log:

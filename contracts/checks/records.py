@@ -12,6 +12,7 @@ import httpx
 
 from contracts.checks.responses import body_of
 from contracts.checks.verdicts import CheckFailed
+from contracts.family.outputs import OutputSpec
 from contracts.spec.lifecycle import TERMINAL, moves_forward
 
 MILLIS = 10**12  # Unix ms are 13 digits now; seconds would be 10
@@ -59,8 +60,9 @@ def record_rules(record: dict[str, Any], body: Any) -> None:
     if state == "success":
         if not isinstance(result, str):
             raise CheckFailed("resultJson as a JSON string on success", f"{type(result).__name__}: {str(result)[:200]}")
-        if not result_urls(record):
-            raise CheckFailed('resultJson {"resultUrls": [...]} on success', result[:200])
+        if not result_urls(record) and not result_object(record):
+            raise CheckFailed('resultJson {"resultUrls": [...]} (or a text model\'s resultObject) on success',
+                              result[:200])
     elif result not in (None, ""):
         raise CheckFailed(f"resultJson null while {state}", str(result)[:200])
     if state != "fail" and (record.get("failCode") not in (None, "") or record.get("failMsg") not in (None, "")):
@@ -108,3 +110,28 @@ def result_urls(record: dict[str, Any]) -> list[str]:
     except (TypeError, ValueError, AttributeError, KeyError):
         return []
     return [url for url in urls if isinstance(url, str)] if isinstance(urls, list) else []
+
+
+def result_object(record: dict[str, Any]) -> Any:
+    """A text model's `resultObject` (None when there is none)."""
+    try:
+        return json.loads(record["resultJson"]).get("resultObject")
+    except (TypeError, ValueError, AttributeError, KeyError):
+        return None
+
+
+def result_set_rules(record: dict[str, Any], expected: OutputSpec) -> None:
+    """A success holds what the request asked of its model: as many files as it makes, its
+    first and last frames when asked for, a resultObject for a text model."""
+    if not expected.files:
+        if result_object(record) is None:
+            raise CheckFailed("a resultObject (a text model)", str(record.get("resultJson"))[:200])
+        return
+    urls = result_urls(record)
+    if len(urls) != expected.count:
+        raise CheckFailed(f"{expected.count} result file(s)", f"{len(urls)}: {urls[:3]}")
+    if expected.frames:
+        found = json.loads(record["resultJson"])
+        for name in ("firstFrameUrl", "lastFrameUrl"):
+            if not isinstance(found.get(name), list) or not found[name]:
+                raise CheckFailed(f"{name} [...] beside resultUrls (return_last_frame)", str(found.get(name))[:200])

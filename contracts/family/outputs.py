@@ -8,41 +8,53 @@ must be).
 from __future__ import annotations
 
 import json
-import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 from contracts.family.pages import ModelPage
+from contracts.family.sizes import (
+    AUDIO_DEFAULT_SECONDS,
+    COUNT_FIELDS,
+    SOUND_FIELDS,
+    VIDEO_DEFAULT_SECONDS,
+    aspect_ratio,
+    audio_format,
+    image_format,
+    image_size,
+    result_count,
+    seconds_of,
+    short_side_frame,
+    video_lines,
+    with_sound,
+)
 
 # Input fields that carry the source image, in the order they are looked for.
-IMAGE_FIELDS = ("image_url", "first_frame_url", "image_urls", "input_urls", "reference_image_urls", "image")
+IMAGE_FIELDS = ("image_url", "first_frame_url", "image_urls", "input_urls", "image_input", "reference_image_urls",
+                "image", "first_frame_image_url", "reference_image")
 # The input fields that decide an output's shape: requests alike in these make the same kind,
-# size, length and format.
-SHAPE_FIELDS = ("resolution", "aspect_ratio", "ratio", "duration", "duration_seconds", "seconds", "length",
-                "output_format", "image_size", "size")
-
-VIDEO_DEFAULT_LINES = 720
-VIDEO_DEFAULT_SECONDS = 5
-AUDIO_DEFAULT_SECONDS = 10
-IMAGE_LONG_SIDE = 1024
-MAX_SECONDS = 60
-IMAGE_FORMATS = {"png": "png", "jpeg": "jpeg", "jpg": "jpeg", "webp": "webp"}
-MEDIA_TYPES = {"mp4": "video/mp4", "png": "image/png", "jpeg": "image/jpeg", "webp": "image/webp",
-               "wav": "audio/wav"}
-NAMED_IMAGE_SIZES = {"square_hd": (1024, 1024), "square": (512, 512), "portrait_4_3": (768, 1024),
-                     "portrait_16_9": (576, 1024), "landscape_4_3": (1024, 768), "landscape_16_9": (1024, 576)}
+# size, length, format, count and sound.
+SHAPE_FIELDS = ("resolution", "image_resolution", "output_resolution", "quality", "aspect_ratio", "ratio",
+                "duration", "duration_seconds", "seconds", "length", "output_format", "image_size", "size",
+                *COUNT_FIELDS, *SOUND_FIELDS, "return_last_frame")
+MEDIA_TYPES = {"mp4": "video/mp4", "png": "image/png", "jpeg": "image/jpeg", "jpg": "image/jpeg",
+               "webp": "image/webp", "wav": "audio/wav", "mp3": "audio/mpeg", "opus": "audio/ogg",
+               "json": "application/json"}
+FRAMES = ("first", "last")  # the still frames a video task may return beside it (`return_last_frame`)
 
 
 @dataclass(frozen=True)
 class OutputSpec:
     """What a task makes: decided once, at createTask, and kept with the task."""
 
-    kind: str  # video | image | audio
-    extension: str  # mp4 | png | jpeg | webp | wav
-    width: int  # 0 for audio
+    kind: str  # video | image | audio | text
+    extension: str  # mp4 | png | jpeg | jpg | webp | wav | mp3 | opus | json (text: no file)
+    width: int  # 0 for audio and text
     height: int
     seconds: int  # 0 for an image
+    count: int = 1  # files a task makes (`num_images`, a set the model always returns)
+    sound: bool = False  # a video with a sound track
+    frames: bool = False  # a video with its first and last frames beside it (`return_last_frame`)
     resolution: str = field(default="", compare=False)  # `720p`: the short side, as lifecycles and prices name sizes
     duration: str = field(default="", compare=False)  # the seconds, as a string (the price table's key)
 
@@ -54,14 +66,23 @@ class OutputSpec:
     def media_type(self) -> str:
         return MEDIA_TYPES[self.extension]
 
+    @property
+    def files(self) -> bool:
+        return self.kind != "text"
+
+    def variants(self) -> list[str]:
+        """The names of a task's files besides its first ("" is the first): `2` ... `count`,
+        and `first`/`last` frames."""
+        return ["", *(str(index) for index in range(2, self.count + 1)), *(FRAMES if self.frames else ())]
+
     def encode(self) -> str:
         """As a store keeps it."""
-        return json.dumps([self.kind, self.extension, self.width, self.height, self.seconds])
+        return json.dumps([self.kind, self.extension, self.width, self.height, self.seconds, self.count,
+                           self.sound, self.frames])
 
     @classmethod
     def decode(cls, text: str) -> OutputSpec:
-        kind, extension, width, height, seconds = json.loads(text)
-        return cls(kind, extension, width, height, seconds)
+        return cls(*json.loads(text))  # rows of older versions hold the first five only
 
 
 def output_for(page: ModelPage, given: Mapping[str, Any]) -> OutputSpec:
@@ -110,18 +131,17 @@ def _keyable(value: Any) -> bool:
 
 
 def shaped(page: ModelPage, values: Mapping[str, Any]) -> OutputSpec:
+    count = result_count(values, page.results)
+    if page.output == "text":
+        return OutputSpec("text", "json", 0, 0, 0)
     if page.output == "audio":
-        return OutputSpec("audio", "wav", 0, 0, seconds_of(values, AUDIO_DEFAULT_SECONDS))
-    ratio = aspect_ratio(values)
+        return OutputSpec("audio", audio_format(values), 0, 0, seconds_of(values, AUDIO_DEFAULT_SECONDS), count)
     if page.output == "image":
-        width, height = image_size(values, ratio)
-        extension = IMAGE_FORMATS.get(str(values.get("output_format", "png")).lower(), "png")
-        return OutputSpec("image", extension, width, height, 0)
-    lines = VIDEO_DEFAULT_LINES
-    if isinstance(values.get("resolution"), str) and re.fullmatch(r"\d{3,4}p", values["resolution"]):
-        lines = int(values["resolution"][:-1])
-    width, height = short_side_frame(lines, ratio)
-    return OutputSpec("video", "mp4", width, height, seconds_of(values, VIDEO_DEFAULT_SECONDS))
+        width, height = image_size(values)
+        return OutputSpec("image", image_format(values), width, height, 0, count)
+    width, height = short_side_frame(video_lines(values), aspect_ratio(values, 16 / 9))
+    return OutputSpec("video", "mp4", width, height, seconds_of(values, VIDEO_DEFAULT_SECONDS), count,
+                      with_sound(values), values.get("return_last_frame") is True)
 
 
 def source_image(page: ModelPage, given: Mapping[str, Any]) -> str | None:
@@ -134,47 +154,3 @@ def source_image(page: ModelPage, given: Mapping[str, Any]) -> str | None:
         if isinstance(value, str) and value:
             return value
     return None
-
-
-def seconds_of(values: Mapping[str, Any], default: int) -> int:
-    for name in ("duration", "duration_seconds", "seconds", "length"):
-        value = values.get(name)
-        if isinstance(value, bool):
-            continue
-        try:
-            number = float(value) if value is not None else None
-        except (TypeError, ValueError):
-            number = None
-        if number is not None and number > 0:
-            return max(1, min(MAX_SECONDS, round(number)))
-    return default
-
-
-def aspect_ratio(values: Mapping[str, Any]) -> float:
-    for name in ("aspect_ratio", "ratio"):
-        match = re.fullmatch(r"(\d+(?:\.\d+)?)\s*:\s*(\d+(?:\.\d+)?)", str(values.get(name, "")))
-        if match and float(match.group(2)) > 0 and float(match.group(1)) > 0:
-            return min(4.0, max(0.25, float(match.group(1)) / float(match.group(2))))
-    return 16 / 9
-
-
-def short_side_frame(lines: int, ratio: float) -> tuple[int, int]:
-    """Even sizes (yuv420p) with the short side `lines`: 720p 16:9 -> 1280x720, 9:16 -> 720x1280."""
-    if ratio >= 1:
-        return round(lines * ratio / 2) * 2, lines // 2 * 2
-    return lines // 2 * 2, round(lines / ratio / 2) * 2
-
-
-def image_size(values: Mapping[str, Any], ratio: float) -> tuple[int, int]:
-    size = values.get("image_size", values.get("size"))
-    if isinstance(size, str):
-        if size in NAMED_IMAGE_SIZES:
-            return NAMED_IMAGE_SIZES[size]
-        match = re.fullmatch(r"(\d{2,4})\s*[x*]\s*(\d{2,4})", size)
-        if match:
-            return min(4096, int(match.group(1))), min(4096, int(match.group(2)))
-    if "aspect_ratio" not in values and "ratio" not in values:
-        ratio = 1.0
-    if ratio >= 1:
-        return IMAGE_LONG_SIDE, round(IMAGE_LONG_SIDE / ratio)
-    return round(IMAGE_LONG_SIDE * ratio), IMAGE_LONG_SIDE

@@ -19,20 +19,11 @@ import yaml
 from contracts.spec.document import JSON, Operation, load_spec, operation_at, spec_path
 from contracts.spec.names import CREATE_TASK_PATH
 
-OUTPUT_KINDS = ("video", "image", "audio")
+OUTPUT_KINDS = ("video", "image", "audio", "text")  # text: a `resultObject`, no file
 OUTPUT_EXTENSION = "x-apikley-output"
 CREDITS_EXTENSION = "x-apikley-credits"
+RESULTS_EXTENSION = "x-apikley-results"  # a set of files the model always returns
 PAGE_SUFFIXES = (".json", ".yaml", ".yml")
-# Input fields that carry the source image, in the order they are looked for.
-IMAGE_FIELDS = ("image_url", "first_frame_url", "image_urls", "input_urls", "reference_image_urls", "image")
-
-
-# The input fields that decide an output's shape (contracts.family.outputs): requests alike in these
-# make the same kind, size, length and format.
-SHAPE_FIELDS = ("resolution", "aspect_ratio", "ratio", "duration", "duration_seconds", "seconds", "length",
-                "output_format", "image_size", "size")
-
-
 class ModelPageError(ValueError):
     """A model page that cannot be loaded; the message names the file and the problem."""
 
@@ -68,9 +59,9 @@ class ModelPage:
         return tuple(self.input_schema.get("properties", {}))
 
     @functools.cached_property
-    def shape_fields(self) -> tuple[str, ...]:
-        """The input fields this page declares that decide an output's shape (contracts.family.outputs)."""
-        return tuple(name for name in SHAPE_FIELDS if name in self.input_fields)
+    def results(self) -> int | None:
+        found = self.operation.definition.get(RESULTS_EXTENSION)
+        return found if isinstance(found, int) and not isinstance(found, bool) and found > 0 else None
 
     @functools.cached_property
     def input_defaults(self) -> JSON:
@@ -91,7 +82,9 @@ class ModelPage:
     def describe(self) -> JSON:
         return {"model": self.model_id, "source": self.source, "output": self.output,
                 "vendor": self.vendor, "inputFields": list(self.input_fields),
-                "required": list(self.input_schema.get("required", []))}
+                "required": list(self.input_schema.get("required", [])),
+                "factsSource": self.document.get("x-apikley-source"),
+                "factsDate": self.document.get("x-apikley-facts-date")}
 
 
 def placeholder(name: str, field: JSON) -> Any:

@@ -15,6 +15,7 @@ from contracts.checks.records import (
     created_task_id,
     record_of,
     record_rules,
+    result_set_rules,
     result_urls,
     same_task,
     transition_rules,
@@ -43,6 +44,7 @@ def check_task(run: ContractRun, body: dict[str, Any], receiver: CallbackReceive
     again = run.api("GET", TASK_DETAILS_PATH, params={"taskId": task_id})
     run.verify("terminal_stays", _unchanged, final, again, request=again.request)
     if final.get("state") == "success":
+        run.verify("result_set", result_set_rules, final, expected, request=again.request)
         for url in result_urls(final):
             downloaded = run.download(url)
             run.verify("result_media", media_rules, downloaded.headers.get("content-type", ""),

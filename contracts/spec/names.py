@@ -20,6 +20,7 @@ CREATE_TASK = operation_at("POST", CREATE_TASK_PATH).operation_id
 GET_TASK_DETAILS = "get-task-details"
 GET_ACCOUNT_CREDITS = "get-account-credits"
 GET_DOWNLOAD_URL = "get-download-url"
+GET_MODEL_PATHS = "get-model-paths"
 FILE_STREAM_UPLOAD = "file-stream-upload"
 FILE_URL_UPLOAD = "file-url-upload"
 FILE_BASE64_UPLOAD = "file-base64-upload"
@@ -29,6 +30,8 @@ CALLBACK = "task-completed-callback"
 TASK_DETAILS_PATH = operation(GET_TASK_DETAILS).path
 CREDIT_PATH = operation(GET_ACCOUNT_CREDITS).path
 DOWNLOAD_URL_PATH = operation(GET_DOWNLOAD_URL).path
+# The market API's first paths, which older clients still call: the same operations.
+LEGACY_PATHS = {"/api/v1/playground/createTask": CREATE_TASK_PATH, "/api/v1/playground/recordInfo": TASK_DETAILS_PATH}
 
 TIMESTAMP_HEADER = "X-Webhook-Timestamp"
 SIGNATURE_HEADER = "X-Webhook-Signature"

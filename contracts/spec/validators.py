@@ -45,6 +45,11 @@ def field_path(parts: Iterable[str | int], root: str = "body") -> str:
 
 def describe(error: ValidationError, root: str = "body") -> str:
     """One line naming the field and the rule, never echoing a huge value."""
+    if error.validator == "anyOf" and error.context:
+        # A value with alternatives (a URI, or empty) is told the first one's rule.
+        first = [found for found in error.context if found.relative_schema_path and found.relative_schema_path[0] == 0]
+        if first:
+            return describe(first[0], root)
     where = field_path(error.absolute_path, root)
     rule, value, instance = error.validator, error.validator_value, error.instance
     if rule == "required":

@@ -8,6 +8,7 @@ links from download-url carry `expires` and `token` query parameters.
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import logging
 from typing import TYPE_CHECKING
 
@@ -16,7 +17,7 @@ from starlette.requests import Request
 from starlette.responses import FileResponse, Response
 from starlette.routing import Route
 
-from contracts.family.outputs import source_image
+from contracts.family.outputs import FRAMES, source_image
 from mock_server.errors import GONE, RENDER_FAILED, ApiError
 from mock_server.http.origin import request_origin
 from mock_server.http.render import Renderer
@@ -53,20 +54,31 @@ class FileHost:
         path = self.files.find(image_url, own=(task.origin, request_origin))
         return open_image(path.read_bytes()) if path is not None else None
 
+    def render_key(self, task: Task) -> str:
+        """What a render shows: tasks asking the same model the same thing share one."""
+        given = orjson.loads(task.param).get("input", {})
+        shown = (task.model, task.output.encode(), source_image(self.catalogue.page(task.model), given),
+                 str(given.get("prompt", "")) if isinstance(given, dict) else "")
+        return hashlib.blake2b(orjson.dumps(shown), digest_size=12).hexdigest()
+
     async def result(self, request: Request) -> Response:
-        task_id, _, extension = request.path_params["name"].rpartition(".")
+        """`<taskId>.<ext>`, or `<taskId>.<variant>.<ext>` for the rest of a set of results and
+        a video's still frames (`OutputSpec.variants`)."""
+        stem, _, extension = request.path_params["name"].rpartition(".")
+        task_id, _, variant = stem.partition(".")
         task = self.links.servable(request.path_params["token"], task_id, request.query_params.get("expires"),
                                    request.query_params.get("token"))
-        if task is None or extension != task.output.extension:
+        if task is None or not task.output.files or variant not in task.output.variants() or \
+                extension != ("png" if variant in FRAMES else task.output.extension):
             return RENDERER.response(ApiError(404, GONE.format(path=request.url.path)))
         origin = request_origin(request.scope)
         try:
-            path = await self.media.get(task_id, task.output, lambda: self.input_image(task, origin),
-                                        fallback=lambda: (prompt_of(task), task_id))
+            path = await self.media.get(self.render_key(task), task.output, lambda: self.input_image(task, origin),
+                                        fallback=lambda: (prompt_of(task), task.model), variant=variant)
         except OSError as exc:  # the disk is full, or will not take the file: said, nothing half-written kept
             LOG.warning("rendering %s failed: %s", task_id, exc)
             return RENDERER.response(ApiError(503, RENDER_FAILED.format(reason=exc.strerror or type(exc).__name__)))
-        return FileResponse(path, media_type=task.output.media_type)
+        return FileResponse(path, media_type="image/png" if variant in FRAMES else task.output.media_type)
 
     async def file(self, request: Request) -> Response:
         path = self.files.uploads.resolve(request.path_params["path"])

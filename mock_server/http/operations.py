@@ -18,7 +18,9 @@ from contracts.spec.names import (
     FILE_URL_UPLOAD,
     GET_ACCOUNT_CREDITS,
     GET_DOWNLOAD_URL,
+    GET_MODEL_PATHS,
     GET_TASK_DETAILS,
+    LEGACY_PATHS,
     UPLOADS,
 )
 from contracts.spec.validators import RequestValidator
@@ -43,6 +45,7 @@ def service_calls(services: Services) -> Mapping[str, Callable[[Call], Any]]:
         if services.replay is None else
         (lambda call: tasks.get_task_details(call.api_key, call.query["taskId"], call.origin)),
         GET_ACCOUNT_CREDITS: lambda call: settlement.balance(call.api_key),
+        GET_MODEL_PATHS: lambda call: list(services.catalogue.pages),
         GET_DOWNLOAD_URL: lambda call: links.get_download_url(call.api_key, call.body["url"], own=call.own_origins),
         FILE_STREAM_UPLOAD: _awaiting(lambda call: uploads.file_stream_upload(call.api_key, call.body, call.file or b"",
                                                                               origin=call.origin)),
@@ -79,7 +82,7 @@ def reader_for(validator: RequestValidator, settings: Settings) -> BodyReader | 
 
 
 def api_routes(services: Services, validators: Mapping[str, RequestValidator], settings: Settings) -> list[Route]:
-    """One route per operation of the spec, at its path and method."""
+    """One route per operation of the spec, at its path and method (and its legacy path)."""
     calls = service_calls(services)
     if services.replay is not None and services.replay.strict:  # only what the recording answers
         replay = services.replay
@@ -92,7 +95,7 @@ def api_routes(services: Services, validators: Mapping[str, RequestValidator], s
         raise RuntimeError(f"the spec has operations the mock does not serve: {missing}")
     policy, keys = settings.status_policy, KeyRing(settings.api_keys)
     api, upload = Renderer(policy), Renderer(policy, upload=True)
-    return [
+    routes = [
         Route(validator.operation.path,
               OperationEndpoint(validator, calls[operation_id],
                                 reader=reader_for(validator, settings),
@@ -102,3 +105,6 @@ def api_routes(services: Services, validators: Mapping[str, RequestValidator], s
               methods=[validator.operation.method])
         for operation_id, validator in validators.items()
     ]
+    by_path = {route.path: route for route in routes}
+    return [*routes, *(Route(legacy, by_path[path].endpoint, methods=by_path[path].methods)
+                       for legacy, path in LEGACY_PATHS.items())]

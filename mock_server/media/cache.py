@@ -1,6 +1,6 @@
-"""Rendered results by task id on disk, within a byte budget (least recently used out).
-
-Rendering runs in a worker thread, once per task, a few at a time.
+"""Rendered results on disk by what they show (requests alike share a render), within a byte
+budget (least recently used out). Rendering runs in a worker thread, once per key, a few at a
+time.
 """
 
 from __future__ import annotations
@@ -11,10 +11,10 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from contracts.family.outputs import OutputSpec
-from mock_server.media.audio import render_wav
-from mock_server.media.still import render_image
-from mock_server.media.video import render_mp4, test_card
+from contracts.family.outputs import FRAMES, OutputSpec
+from mock_server.media.audio import render_audio
+from mock_server.media.still import render_image, variation
+from mock_server.media.video import cover, render_mp4, test_card, zoomed
 
 if TYPE_CHECKING:
     from PIL import Image
@@ -23,7 +23,7 @@ RENDER_CONCURRENCY = 2
 
 
 class MediaCache:
-    """Rendered results by task id under `root`, within `max_bytes` (least recently used out)."""
+    """Rendered results by key under `root`, within `max_bytes` (least recently used out)."""
 
     def __init__(self, root: Path, max_bytes: int) -> None:
         self.root = root
@@ -36,13 +36,16 @@ class MediaCache:
         return self.root / f"{key}.{extension}"
 
     async def get(self, key: str, output: OutputSpec, load_image: Callable[[], Image.Image | None], *,
-                  fallback: Callable[[], tuple[str, str]]) -> Path:
-        """The cached render of `key` as `output` says (an MP4 video, a PNG/JPEG/WebP image or
-        a WAV), rendering it first (once, in a worker thread) if needed: `load_image` (reading
-        and decoding the input) and `fallback` (the test card's prompt and id) run there too."""
-        width, height, seconds, extension = output.width, output.height, output.seconds, output.extension
-        target = self.path(key, extension)
-        lock = self._locks.setdefault(key, asyncio.Lock())
+                  fallback: Callable[[], tuple[str, str]], variant: str = "") -> Path:
+        """The cached render of `key` as `output` says (an MP4 video, a PNG/JPEG/WebP image,
+        a WAV/MP3/Opus file; `variant`: the nth of a set, or a video's `first`/`last` frame as
+        PNG), rendering it first (once, in a worker thread) if needed: `load_image` (reading
+        and decoding the input) and `fallback` (the test card's prompt and label) run there too."""
+        width, height, seconds = output.width, output.height, output.seconds
+        extension = "png" if variant in FRAMES else output.extension
+        name = f"{key}.{variant}" if variant else key
+        target = self.path(name, extension)
+        lock = self._locks.setdefault(name, asyncio.Lock())
         async with lock:
             if not target.exists():
                 loop = asyncio.get_running_loop()  # one app may serve one test loop after another (in-process)
@@ -50,12 +53,18 @@ class MediaCache:
                     self._slots = (loop, asyncio.Semaphore(RENDER_CONCURRENCY))
 
                 def render() -> None:
-                    if extension == "wav":
-                        render_wav(key, seconds=seconds, target=target)
+                    if output.kind == "audio":
+                        render_audio(key, seconds=seconds, extension=extension, target=target)
                         return
                     source = load_image() or test_card(width, height, *fallback())
-                    if extension == "mp4":
-                        render_mp4(source, width=width, height=height, seconds=seconds, target=target)
+                    if variant in FRAMES:
+                        frame = cover(source, width, height) if variant == FRAMES[0] else zoomed(source, width, height)
+                        render_image(frame, width=width, height=height, extension=extension, target=target)
+                        return
+                    source = variation(source, int(variant or 1))
+                    if output.kind == "video":
+                        render_mp4(source, width=width, height=height, seconds=seconds, target=target,
+                                   sound=key if output.sound else None)
                     else:
                         render_image(source, width=width, height=height, extension=extension, target=target)
 
@@ -66,7 +75,7 @@ class MediaCache:
                         target.with_suffix(".partial").unlink(missing_ok=True)
                         raise
                 self.evict(keep=target)
-        self._locks.pop(key, None)
+        self._locks.pop(name, None)
         os.utime(target)  # recently used
         return target
 

@@ -1,7 +1,7 @@
 """Result videos: real MP4s (H.264, yuv420p) rendered with PyAV.
 
 A video is a slow zoom into the task's input image when the mock can read that image
-offline, else into a test card showing the prompt and task id.
+offline, else into a test card showing the prompt and the model.
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ FPS = 12  # a slow zoom needs few frames; 720p/5 s renders in about half a secon
 ZOOM = 1.15
 
 
-def test_card(width: int, height: int, prompt: str, task_id: str) -> Image.Image:
+def test_card(width: int, height: int, prompt: str, label: str) -> Image.Image:
     from PIL import Image, ImageDraw, ImageFont
 
     card = Image.new("RGB", (width, height), (24, 28, 38))
@@ -32,7 +32,7 @@ def test_card(width: int, height: int, prompt: str, task_id: str) -> Image.Image
     body = ImageFont.load_default(size=body_size)
     draw.text((width // 20, height // 3 + height // 20), "apikley-mock test card", font=title,
               fill=(255, 255, 255))
-    draw.text((width // 20, height // 3 + height // 8), task_id, font=body, fill=(160, 200, 255))
+    draw.text((width // 20, height // 3 + height // 8), label, font=body, fill=(160, 200, 255))
     lines = textwrap.wrap(prompt, width=max(20, width // max(1, body_size // 2)))[:6]
     draw.multiline_text((width // 20, height // 3 + height // 5), "\n".join(lines), font=body,
                         fill=(230, 230, 230), spacing=body_size // 3)
@@ -50,10 +50,21 @@ def cover(image: Image.Image, width: int, height: int) -> Image.Image:
     return resized.crop((left, top, left + width, top + height))
 
 
-def render_mp4(image: Image.Image, *, width: int, height: int, seconds: int, target: Path) -> None:
-    """Write an MP4 zooming slowly into `image`; atomically (a partial file never shows)."""
+def zoomed(image: Image.Image, width: int, height: int) -> Image.Image:
+    """The video's last frame: the centre of `image` at the end of the zoom."""
+    source = cover(image, round(width * ZOOM) // 2 * 2, round(height * ZOOM) // 2 * 2)
+    left, top = (source.width - width) // 2, (source.height - height) // 2
+    return source.crop((left, top, left + width, top + height))
+
+
+def render_mp4(image: Image.Image, *, width: int, height: int, seconds: int, target: Path,
+               sound: str | None = None) -> None:
+    """Write an MP4 zooming slowly into `image`, with a sound track (the chord of `sound`)
+    when given; atomically (a partial file never shows)."""
     import av
     import numpy as np
+
+    from mock_server.media.audio import TRACK_RATES, chord, write_track
 
     source = np.asarray(cover(image, round(width * ZOOM) // 2 * 2, round(height * ZOOM) // 2 * 2))
     frames = FPS * seconds
@@ -62,6 +73,8 @@ def render_mp4(image: Image.Image, *, width: int, height: int, seconds: int, tar
         stream = container.add_stream("libx264", rate=FPS)
         stream.width, stream.height, stream.pix_fmt = width, height, "yuv420p"
         stream.options = {"preset": "ultrafast", "crf": "28", "movflags": "+faststart"}
+        # Every stream is added before the first packet is written.
+        track = container.add_stream("aac", rate=TRACK_RATES["aac"], layout="mono") if sound else None
         for index in range(frames):
             progress = index / max(1, frames - 1)
             crop_w = round(source.shape[1] - (source.shape[1] - width) * progress) // 2 * 2
@@ -75,4 +88,6 @@ def render_mp4(image: Image.Image, *, width: int, height: int, seconds: int, tar
                 container.mux(packet)
         for packet in stream.encode():
             container.mux(packet)
+        if track is not None and sound is not None:
+            write_track(container, track, chord(sound, seconds, TRACK_RATES["aac"]), TRACK_RATES["aac"])
     os.replace(partial, target)

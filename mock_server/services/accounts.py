@@ -10,7 +10,7 @@ from mock_server.errors import INSUFFICIENT_CREDITS, ApiError
 from mock_server.sim.task import Task
 from mock_server.store.base import NotEnoughCredits, TaskStore
 
-DEFAULT_CREDITS = {"video": 20.0, "image": 4.0, "audio": 10.0}  # models without a price of their own
+DEFAULT_CREDITS = {"video": 20.0, "image": 4.0, "audio": 10.0, "text": 2.0}  # models without a price of their own
 
 
 class Accounts:

@@ -103,7 +103,7 @@ class Services:
               transport: httpx.AsyncBaseTransport | None = None, join: bool = False) -> Services:
         """`join`: other processes already serve this store (workers, replicas): adopt its clock
         and switches rather than set them, and leave their delivery claims alone."""
-        catalogue = ModelCatalogue.load(settings.model_specs)  # a bad page stops start-up here
+        catalogue = ModelCatalogue.load(settings.model_specs, models=settings.models)  # a bad page stops start-up
         owned = contextlib.ExitStack()
         if store is None:
             store = open_store(settings)

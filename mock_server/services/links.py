@@ -8,15 +8,15 @@ import hmac
 from collections.abc import Iterable
 from urllib.parse import urlsplit
 
+from contracts.family.outputs import FRAMES
 from mock_server.bounded import ascii_int
 from mock_server.errors import NOT_GENERATED_HERE, ApiError
 from mock_server.net import is_own_url
 from mock_server.services.tasks import TaskService
 from mock_server.sim.clock import VirtualClock
-from mock_server.sim.records import result_urls
 from mock_server.sim.task import Task
 from mock_server.sim.tokens import Tokens
-from mock_server.urls import RESULTS_PREFIX
+from mock_server.urls import RESULTS_PREFIX, result_url
 
 
 class ResultLinks:
@@ -40,12 +40,13 @@ class ResultLinks:
         result URL may name the mock by any of its `own` origins (public or listener)."""
         path = urlsplit(url).path
         name = path.rsplit("/", 1)[-1]
-        task = self._tasks.find(name.rpartition(".")[0]) if path.startswith(RESULTS_PREFIX) else None
+        task = self._tasks.find(name.partition(".")[0]) if path.startswith(RESULTS_PREFIX) else None
+        mine = {urlsplit(found).path: found for found in self._urls(task)} if task is not None else {}
         if (task is None or task.api_key != api_key or not is_own_url(url, (task.origin, *own))
-                or path != urlsplit(self._url(task)).path or not self.available(task)):
+                or path not in mine or not self.available(task)):
             raise ApiError(422, NOT_GENERATED_HERE)
         expires = self._clock.now_ms() + self._link_ttl_ms
-        return f"{self._url(task)}?expires={expires}&token={self._tokens.link(task.task_id, expires)}"
+        return f"{mine[path]}?expires={expires}&token={self._tokens.link(task.task_id, expires)}"
 
     def servable(self, token: str, task_id: str, expires: str | None, signature: str | None) -> Task | None:
         """The task whose result may be served at `/results/<token>/<task_id>...`, or None (a
@@ -64,5 +65,8 @@ class ResultLinks:
         signed = hmac.compare_digest(signature or "", self._tokens.link(task_id, expires_ms))
         return task if signed and self._clock.now_ms() <= expires_ms else None
 
-    def _url(self, task: Task) -> str:
-        return result_urls(task, self._tokens)[0]
+    def _urls(self, task: Task) -> list[str]:
+        """Every file of the task: its results, and a video's still frames."""
+        token = self._tokens.result(task.task_id)
+        return [result_url(task.origin, token, task.task_id, "png" if variant in FRAMES else task.output.extension,
+                           variant) for variant in task.output.variants()] if task.output.files else []

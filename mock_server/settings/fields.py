@@ -48,8 +48,11 @@ class Settings:
         "`https://apikley-mock.test` behind a reverse proxy or in a compose network; the listener keeps serving "
         "those paths and recognises its URLs in both forms"))
     model_specs: tuple[str, ...] = setting((), flag="model-spec", metavar="PATH", meaning=(
-        "more model pages (files, or directories of `.json`/`.yaml` pages) beside the seed model; repeatable "
-        "(see \"More models\")"))
+        "your own model pages (files, or directories of `.json`/`.yaml` pages) beside the bundled ones; one "
+        "for a bundled model replaces it (start-up says so); repeatable (see \"More models\")"))
+    models: tuple[str, ...] = setting((), flag="models", metavar="PATTERN", meaning=(
+        "load only the bundled models matching these globs (`kling*`, `nano-banana-pro`); the seed model and "
+        "your own pages always load; a pattern matching nothing stops start-up; repeatable"))
     cors_origins: tuple[str, ...] = setting((), flag="cors-origin", metavar="ORIGIN", meaning=(
         "browser origins (`https://app.example`, or `*`) the API, its results and files answer, preflights "
         "included; repeatable. The control API and the dashboard never answer another origin"))

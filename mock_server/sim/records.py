@@ -10,6 +10,7 @@ from typing import Any
 
 import orjson
 
+from contracts.family.outputs import FRAMES
 from contracts.spec.lifecycle import TERMINAL
 from contracts.spec.names import callback_envelope
 from mock_server.sim.lifecycle import Timeline
@@ -19,7 +20,23 @@ from mock_server.urls import result_url
 
 
 def result_urls(task: Task, tokens: Tokens) -> list[str]:
-    return [result_url(task.origin, tokens.result(task.task_id), task.task_id, task.output.extension)]
+    token, output = tokens.result(task.task_id), task.output
+    return [result_url(task.origin, token, task.task_id, output.extension, variant)
+            for variant in output.variants() if variant not in FRAMES]
+
+
+def result_json(task: Task, tokens: Tokens) -> str:
+    """A success's `resultJson`: its files' URLs (and a video's first and last frames, when
+    asked for), or for a text model its `resultObject`."""
+    if not task.output.files:
+        return orjson.dumps({"resultObject": {"model": task.model, "taskId": task.task_id,
+                                              "text": f"apikley-mock result of {task.model}"}}).decode()
+    result: dict[str, Any] = {"resultUrls": result_urls(task, tokens)}
+    if task.output.frames:
+        token = tokens.result(task.task_id)
+        result["firstFrameUrl"], result["lastFrameUrl"] = (
+            [result_url(task.origin, token, task.task_id, "png", frame)] for frame in FRAMES)
+    return orjson.dumps(result).decode()
 
 
 def task_record(task: Task, timeline: Timeline, now_ms: int, tokens: Tokens) -> dict[str, Any]:
@@ -32,8 +49,7 @@ def task_record(task: Task, timeline: Timeline, now_ms: int, tokens: Tokens) -> 
         "model": task.model,
         "state": stage.state,
         "param": task.param,
-        "resultJson": (orjson.dumps({"resultUrls": result_urls(task, tokens)}).decode()
-                       if stage.state == "success" else None),
+        "resultJson": result_json(task, tokens) if stage.state == "success" else None,
         "failCode": task.outcome.fail_code if failed else None,
         "failMsg": task.outcome.fail_msg if failed else None,
         # Seconds of processing after the task left `waiting`, as real records show.

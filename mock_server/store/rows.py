@@ -8,7 +8,8 @@ from typing import Any
 
 import orjson
 
-from contracts.family.outputs import OutputSpec, short_side_frame
+from contracts.family.outputs import OutputSpec
+from contracts.family.sizes import short_side_frame
 from mock_server.sim.lifecycle import Outcome
 from mock_server.sim.task import Task
 

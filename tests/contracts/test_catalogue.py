@@ -10,8 +10,8 @@ from tests.contracts.test_checks import BODY
 from tests.mock_server.test_models import EXAMPLES, IMAGE_MODEL
 
 
-def test_the_seed_alone_keeps_the_seeds_own_validator_and_document() -> None:
-    seed = ModelCatalogue.load()
+def test_the_seed_alone_keeps_the_seeds_own_messages() -> None:
+    seed = ModelCatalogue.load(bundled=False)
     assert list(seed.pages) == [BODY["model"]]
     with pytest.raises(RequestInvalid, match=r"input\.image_url: is required"):
         seed.check({**BODY, "input": {"prompt": "x"}})
@@ -20,8 +20,10 @@ def test_the_seed_alone_keeps_the_seeds_own_validator_and_document() -> None:
 def test_each_body_is_checked_by_its_models_page_and_unknown_models_are_named() -> None:
     family = ModelCatalogue.load([EXAMPLES])
     family.check({"model": IMAGE_MODEL, "input": {"prompt": "a cat"}})
-    with pytest.raises(RequestInvalid, match=r"model: .no/such-model. is not one of"):
+    with pytest.raises(RequestInvalid, match=r"model: .no/such-model. is not a loaded model \(GET /__mock__"):
         family.check({"model": "no/such-model", "input": {}})
+    with pytest.raises(RequestInvalid, match=r".nano-banana2. is not a loaded model; did you mean nano-banana-2 "):
+        family.check({"model": "nano-banana2", "input": {}})
     assert family.accepts(BODY) and not family.accepts({"model": IMAGE_MODEL, "input": {}})
 
 

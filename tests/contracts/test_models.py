@@ -26,6 +26,9 @@ def family_app(**settings: Any) -> Any:
     return create_app(Settings(api_keys=(KEY,), speed=0, model_specs=SPECS, **settings))
 
 
+SEED_ONLY = ("bytedance/v1-pro-fast-image-to-video",)  # --models naming the seed: no bundled page loads
+
+
 def test_every_loaded_model_passes_clean() -> None:
     report = run_against(family_app(), model_specs=SPECS, schemathesis=False)
     assert report.failures == [], report.summary()
@@ -34,7 +37,7 @@ def test_every_loaded_model_passes_clean() -> None:
 
 
 def test_a_server_that_does_not_know_a_model_is_caught() -> None:
-    seed_only = create_app(Settings(api_keys=(KEY,), speed=0))
+    seed_only = create_app(Settings(api_keys=(KEY,), speed=0, models=SEED_ONLY))
     report = run_against(seed_only, model_specs=SPECS, models=(IMAGE_MODEL,), schemathesis=False)
     failure = next(f for f in report.failures if f.check == "create_task")
     assert "is not one of" in failure.got and IMAGE_MODEL in failure.reproducer
@@ -66,7 +69,7 @@ def test_the_cli_checks_the_models_named() -> None:
     assert done.returncode == 0, done.stdout
     assert f"== lifecycle and callbacks: {IMAGE_MODEL}" in done.stdout
     assert "lifecycle and callbacks: bytedance" not in done.stdout
-    assert unknown.returncode == 2 and "['nope/nothing'] are not loaded" in unknown.stderr
+    assert unknown.returncode == 2 and "models 'nope/nothing': matches no loaded model" in unknown.stderr
 
 
 @settings(max_examples=15, deadline=None)
@@ -75,3 +78,18 @@ def test_the_cli_checks_the_models_named() -> None:
 def test_strategies_generate_bodies_for_any_loaded_model(body: Any) -> None:
     catalogue = ModelCatalogue.load(SPECS)
     assert body["model"] == IMAGE_MODEL and catalogue.accepts(json.loads(json.dumps(body)))
+
+
+SAMPLE = ("nano-banana-pro", "wan/2-7-image", "kling-2.6/text-to-video", "elevenlabs/text-to-speech-turbo-2-5",
+          "omnihuman-1-5/human-identification")  # an image, a set, a video, audio, text
+
+
+def test_the_run_checks_bundled_models_chosen_by_pattern() -> None:
+    mock = create_app(Settings(api_keys=(KEY,), speed=0))
+    report = run_against(mock, models=(*SAMPLE, "grok-imagine/text-to-*"), schemathesis=False)
+    assert report.failures == [], report.summary()
+    checked = len(SAMPLE) + 2  # the pattern: grok's text-to-image and text-to-video
+    assert report.billable_calls == checked and report.passed["result_set"] == checked
+    files = {"nano-banana-pro": 1, "wan/2-7-image": 1, "kling-2.6/text-to-video": 1, "elevenlabs": 1,
+             "omnihuman (text)": 0, "grok-imagine/text-to-image": 6, "grok-imagine/text-to-video": 1}
+    assert report.passed["result_media"] == sum(files.values())

@@ -12,7 +12,7 @@ import pytest
 
 from mock_server.testing import MockProcess
 
-BANNER_LINES = 7  # see mock_server.cli.banner
+BANNER_LINES = 8  # see mock_server.cli.banner
 
 
 @pytest.fixture
