@@ -5,8 +5,6 @@ from __future__ import annotations
 import argparse
 import sys
 from collections.abc import Sequence
-from importlib.metadata import PackageNotFoundError
-from importlib.metadata import version as installed_version
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -16,16 +14,10 @@ from contracts.checks.report import Report
 from contracts.engine import RunOptions, run_contract
 from contracts.run.progress import PhaseProgress
 from contracts.spec.names import operation_id_of
+from contracts.spec.package import version
 from contracts.traffic.exchanges import RecordingError, load_exchanges
 from contracts.traffic.recorded import check_body_file, check_exchanges
 from contracts.webhook import check_webhook
-
-
-def version() -> str:
-    try:
-        return installed_version("apikley-mock")
-    except PackageNotFoundError:  # a checkout not installed
-        return "unknown"
 
 
 def parser() -> argparse.ArgumentParser:

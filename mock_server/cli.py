@@ -11,10 +11,10 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from contracts.cli import version
 from contracts.family.catalogue import ModelCatalogue
 from contracts.family.pages import ModelPageError
 from contracts.spec.names import CREATE_TASK_PATH, TASK_DETAILS_PATH
+from contracts.spec.package import version
 from contracts.traffic.exchanges import RecordingError
 from mock_server.net import is_loopback
 from mock_server.settings import Settings, SettingsError, load_settings

@@ -23,6 +23,8 @@ def test_wheel_carries_the_spec_and_loads_it_outside_the_repo(tmp_path: Path) ->
         assert "contracts/schemathesis.toml" in shipped  # the contract run's schemathesis settings
         examples = {name for name in shipped if name.startswith("contracts/openapi/models/")}
         assert {f"contracts/openapi/models/{page.name}" for page in (ROOT / "openapi" / "models").iterdir()} <= examples
+        catalogue = {f"contracts/openapi/catalogue/{page.name}" for page in (ROOT / "openapi" / "catalogue").iterdir()}
+        assert catalogue <= shipped and "contracts/openapi/catalogue/MANIFEST.json" in catalogue
         metadata = next(name for name in shipped if name.endswith("METADATA"))
         requires = archive.read(metadata).decode()
         assert "Requires-Dist: redis>=5; extra == 'redis'" in requires  # extras, not every user's dependencies
@@ -31,10 +33,12 @@ def test_wheel_carries_the_spec_and_loads_it_outside_the_repo(tmp_path: Path) ->
     probe = ("import contracts, mock_server; from contracts.spec.document import spec_path, load_spec; "
              "from contracts.spec.validators import request_validators; "
              "print(contracts.__file__); print(spec_path()); print(len(request_validators())); "
-             "print(load_spec()['info']['title'])")
+             "print(load_spec()['info']['title']); "
+             "from contracts.family.catalogue import ModelCatalogue; print(len(ModelCatalogue.load().pages))")
     done = subprocess.run([sys.executable, "-c", probe], cwd=tmp_path, capture_output=True,
                           text=True, timeout=60, env={"PYTHONPATH": str(installed)}, check=True)
-    module_file, spec_file, count, title = done.stdout.split("\n")[:4]
+    module_file, spec_file, count, title, models = done.stdout.split("\n")[:5]
     assert module_file.startswith(str(installed))
     assert spec_file == str(installed / "contracts" / "openapi" / "apikley.yaml")
     assert int(count) >= 6 and title == "Bytedance API"
+    assert int(models) == len(catalogue)  # the seed and every bundled page (the manifest is not one)

@@ -113,3 +113,12 @@ def test_every_cli_line_of_the_readme_is_one_the_cli_takes() -> None:
         assert documented <= options, (line, documented - options)
         if not re.search(r"[\[\]|]|\.\.\.", line):
             root.parse_args([command, *rest])  # SystemExit (a usage error) fails the test
+
+
+def test_the_readme_catalogue_table_is_the_bundled_pages() -> None:
+    from contracts.family.table import catalogue_table
+
+    text = README.read_text(encoding="utf-8")
+    block = re.search(r"<!-- catalogue:start[^>]*-->\n(.*?)<!-- catalogue:end -->", text, re.S)
+    assert block, "README lost its catalogue table"
+    assert block.group(1) == catalogue_table(), "run: python -m contracts.family.table"

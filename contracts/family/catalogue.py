@@ -97,21 +97,26 @@ class ModelCatalogue:
     def describe(self) -> list[JSON]:
         return [page.describe() for page in self.pages.values()]
 
-    def openapi(self, document: JSON) -> JSON:
+    def openapi(self, document: JSON, model: str | None = None) -> JSON:
         """`document` (the bundled spec) with createTask's body a `oneOf` over every loaded
-        model, discriminated by `model`; unchanged with one model."""
-        if len(self.pages) == 1:
+        model, discriminated by `model` (unchanged with one model); with `model`, that model's
+        body alone (and its example)."""
+        if len(self.pages) == 1 or model == self.default.model_id:
             return document
         patched = dict(document)
         paths = dict(patched["paths"])
         create = {key: dict(value) if isinstance(value, dict) else value
                   for key, value in paths[self.default.operation.path].items()}
         post = dict(create["post"])
-        body = {"required": True, "content": {"application/json": {"schema": {
-            "oneOf": [page.body_schema for page in self.pages.values()],
-            "discriminator": {"propertyName": "model"}}}}}
-        post["requestBody"] = body
-        post["summary"] = "Create a generation task for any loaded model"
+        if model is not None:
+            page = self.pages[model]
+            media: JSON = {"schema": page.body_schema, "example": page.example_body()}
+            post["summary"] = f"Create a task for {model} ({page.output})"
+        else:
+            media = {"schema": {"oneOf": [page.body_schema for page in self.pages.values()],
+                                "discriminator": {"propertyName": "model"}}}
+            post["summary"] = "Create a generation task for any loaded model"
+        post["requestBody"] = {"required": True, "content": {"application/json": media}}
         create["post"] = post
         paths[self.default.operation.path] = create
         patched["paths"] = paths

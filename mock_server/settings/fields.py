@@ -49,7 +49,7 @@ class Settings:
         "those paths and recognises its URLs in both forms"))
     model_specs: tuple[str, ...] = setting((), flag="model-spec", metavar="PATH", meaning=(
         "your own model pages (files, or directories of `.json`/`.yaml` pages) beside the bundled ones; one "
-        "for a bundled model replaces it (start-up says so); repeatable (see \"More models\")"))
+        "for a bundled model replaces it (start-up says so); repeatable (see \"The model family\")"))
     models: tuple[str, ...] = setting((), flag="models", metavar="PATTERN", meaning=(
         "load only the bundled models matching these globs (`kling*`, `nano-banana-pro`); the seed model and "
         "your own pages always load; a pattern matching nothing stops start-up; repeatable"))

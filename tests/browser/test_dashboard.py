@@ -282,6 +282,21 @@ def test_other_models_results_preview_as_an_image_and_audio(tmp_path: Path, page
         assert abs(page.locator("#result audio").evaluate("audio => audio.duration") - 3) <= 0.1
 
 
+def test_a_set_of_results_frames_and_a_text_result_show_on_the_task_page(mock: RunningMock, page: Page) -> None:
+    images = create_model_task(mock, "wan/2-7-image", {"prompt": "three cats", "n": 3})
+    frames = create_model_task(mock, "bytedance/seedance-2", {"prompt": "a boat", "resolution": "480p",
+                                                             "duration": 4, "return_last_frame": True})
+    text = create_model_task(mock, "omnihuman-1-5/human-identification", {"image_url": "https://example.com/a.png"})
+    control_for(mock).advance(3600)
+    page.goto(dashboard(mock, images))
+    expect(page.locator("#result img")).to_have_count(3)
+    page.goto(dashboard(mock, frames))
+    expect(page.locator("#result video")).to_have_count(1)
+    expect(page.locator("#result img")).to_have_count(2)  # the first and the last frame
+    page.goto(dashboard(mock, text))
+    expect(page.locator("#result .result-object")).to_contain_text('"model": "omnihuman-1-5/human-identification"')
+
+
 def create_model_task(mock: RunningMock, model: str, given: dict) -> str:
     answer = mock.client.post("/api/v1/jobs/createTask", json={"model": model, "input": given}).json()
     assert answer["code"] == 200, answer

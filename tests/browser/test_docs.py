@@ -51,3 +51,19 @@ def test_try_it_out_calls_the_mock(mock: RunningMock, page: Page) -> None:
     expect(credit.locator(".live-responses-table")).to_contain_text(f'"data": {balance:g}')
     calls = [(entry["path"], entry["code"]) for entry in control_for(mock).requests()]
     assert calls[0] == ("/api/v1/chat/credit", 200)  # the browser's call, made with the key
+
+
+def test_docs_pick_any_loaded_model(mock: RunningMock, page: Page) -> None:
+    """With the whole catalogue loaded, /docs stays usable: one definition per model, picked
+    from the top bar's list; each shows that model's own createTask body."""
+    models = mock.client.get("/openapi/models.json").json()
+    page.goto(f"{mock.base_url}/docs")
+    picker = page.locator(".topbar select")
+    expect(picker.locator("option")).to_have_count(len(models) + 1)  # and "every model"
+    expect(page.locator(".opblock")).to_have_count(len(list(operations())))
+    picker.select_option(label="nano-banana-pro (image)")
+    create = page.locator(".opblock", has_text="/api/v1/jobs/createTask")
+    expect(create).to_contain_text("Create a task for nano-banana-pro (image)")
+    create.locator(".opblock-summary").first.click()
+    expect(create.locator(".body-param__example, .microlight").first).to_contain_text('"nano-banana-pro"')
+    assert mock.client.get("/openapi.json", params={"model": "nope"}).status_code == 404

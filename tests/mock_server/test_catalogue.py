@@ -161,3 +161,41 @@ def test_the_cli_says_which_bundled_page_yours_replaces_and_refuses_unknown_patt
                           capture_output=True, text=True, timeout=60)
     assert done.returncode == 2 and "models 'klong*': matches no model" in done.stderr
     assert "Traceback" not in done.stderr
+
+
+def speech_page(folder: Path) -> Path:
+    """An audio model whose page offers the family's audio formats (as elevenlabs' do)."""
+    page = json.loads((Path(__file__).resolve().parents[2] / "openapi" / "catalogue" /
+                       "elevenlabs--text-to-speech-turbo-2-5.json").read_text())
+    schema = page["paths"][CREATE]["post"]["requestBody"]["content"]["application/json"]["schema"]
+    schema["properties"]["model"]["enum"] = ["example/speech"]
+    schema["properties"]["input"]["properties"]["output_format"] = {
+        "type": "string", "enum": ["mp3_44100_128", "opus_48000_64", "pcm_16000"]}
+    path = folder / "speech.json"
+    path.write_text(json.dumps(page))
+    return path
+
+
+@pytest.mark.parametrize(("given", "extension", "media", "codec"), [
+    ("mp3_44100_128", "mp3", "audio/mpeg", "mp3float"), ("opus_48000_64", "opus", "audio/ogg", "opus"),
+    ("pcm_16000", "wav", "audio/wav", "pcm_s16le")])
+def test_audio_formats_as_the_page_offers_them(tmp_path: Path, given: str, extension: str, media: str,
+                                               codec: str) -> None:
+    for mock in start_mock(model_specs=(str(speech_page(tmp_path)),), models=(MODEL,)):
+        _, made = result(mock, {"model": "example/speech", "input": {"text": "hello", "output_format": given}})
+        url = made["resultUrls"][0]
+        response = fetch(url)
+        assert url.endswith(f".{extension}") and response.headers["content-type"] == media
+        with av.open(io.BytesIO(response.content), mode="r") as container:
+            assert container.streams.audio[0].codec_context.name == codec
+            assert abs(float(container.duration or 0) / av.time_base - 10) < 0.2  # the default length
+
+
+def test_requests_alike_share_one_render(family: RunningMock) -> None:
+    body = {"model": "flux-2/pro-text-to-image", "input": {"prompt": "a red kite", "aspect_ratio": "1:1",
+                                                            "resolution": "1K"}}
+    media = family.server.app.state.services.media.root
+    before = set(media.iterdir())
+    first, second = (result(family, body)[1]["resultUrls"][0] for _ in range(2))
+    assert first != second and fetch(first).content == fetch(second).content
+    assert len(set(media.iterdir()) - before) == 1  # rendered once

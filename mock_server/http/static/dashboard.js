@@ -177,7 +177,7 @@ function preview(url) {
   const link = el("p", {}, el("a", { href: url, download: "" }, url));
   if (["mp4", "webm", "mov"].includes(kind)) return [el("video", { src: url, controls: "", muted: "", preload: "auto" }), link];
   if (["png", "jpg", "jpeg", "webp", "gif"].includes(kind)) return [el("img", { src: url, alt: "result image" }), link];
-  if (["wav", "mp3", "ogg", "m4a"].includes(kind)) return [el("audio", { src: url, controls: "", preload: "auto" }), link];
+  if (["wav", "mp3", "ogg", "opus", "m4a"].includes(kind)) return [el("audio", { src: url, controls: "", preload: "auto" }), link];
   return [link];
 }
 
@@ -221,12 +221,17 @@ async function refreshTask(taskId, now) {
   $("#task-summary").textContent = `${record.model} · key ${view.apiKey} · created ${when(record.createTime)}` +
     ` · credits ${record.creditsConsumed ?? "–"}${record.failMsg ? ` · failed: ${record.failCode} ${record.failMsg}` : ""}`;
   $("#timeline").replaceChildren(...timeline(view.timeline, now));
-  const urls = (parsed(record.resultJson ?? "")?.resultUrls ?? []).filter(isWebUrl);
-  const shown = `${record.state} ${urls.join(" ")}`;
+  // Every file (a set of results, a video's first and last frames), or a text model's object.
+  const made = parsed(record.resultJson ?? "") ?? {};
+  const urls = [...(made.resultUrls ?? []), ...(made.firstFrameUrl ?? []), ...(made.lastFrameUrl ?? [])]
+    .filter(isWebUrl);
+  const shown = `${record.state} ${urls.join(" ")} ${JSON.stringify(made.resultObject ?? null)}`;
   if (shown !== shownResult) {
     shownResult = shown;
     const empty = record.state === "fail" ? failure(record) : el("p", { class: "empty" }, "No result (yet).");
-    $("#result").replaceChildren(...(urls.length ? urls.flatMap(preview) : [empty]));
+    const text = made.resultObject === undefined ? []
+      : [el("pre", { class: "result-object" }, JSON.stringify(made.resultObject, null, 2))];
+    $("#result").replaceChildren(...(urls.length ? urls.flatMap(preview) : text.length ? text : [empty]));
   }
   $("#outcome").textContent = planned(view.outcome);
   $("#outcome-form").hidden = view.settled || ["success", "fail"].includes(record.state);
