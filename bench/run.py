@@ -21,6 +21,7 @@ from pathlib import Path
 
 from bench.fixtures import fixture_costs
 from bench.harness import CONNECTIONS, ROUNDS, SECONDS, Server, describe, free_port, measure, server
+from bench.intercept import proxy_latency
 from contracts.spec.names import CREATE_TASK_PATH, TASK_DETAILS_PATH
 
 KEY = "bench-key"
@@ -177,11 +178,15 @@ def created_on(port: int, auth: dict[str, str]) -> str:
 
 def main() -> int:
     parser = argparse.ArgumentParser(prog="python -m bench.run", description=__doc__.split("\n\n")[0])
-    parser.add_argument("--only", choices=("throughput", "proxy", "workers", "fixtures"), help="run one section only")
+    parser.add_argument("--only", choices=("throughput", "proxy", "workers", "fixtures", "intercept"),
+                        help="run one section only")
     parser.add_argument("--verbose", action="store_true", help="print every round's req/s")
     args = parser.parse_args()
     if args.only == "fixtures":
         print("\n".join(fixture_costs()))
+        return 0
+    if args.only == "intercept":
+        print("\n".join(proxy_latency()))
         return 0
     print(f"load: {'wrk' if shutil.which('wrk') else 'bench.load (python)'}; "
           f"{CONNECTIONS} connections, {SECONDS:g} s per round, median of {ROUNDS} alternating rounds, loopback")
@@ -264,7 +269,7 @@ def main() -> int:
         print(line)
     for line in render_times():
         print(line)
-    for line in fixture_costs():
+    for line in [*proxy_latency(), *fixture_costs()]:
         print(line)
     return 0
 

@@ -7,6 +7,7 @@ import contextlib
 import logging
 import shlex
 import socket
+import ssl
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -21,6 +22,7 @@ from mock_server.settings import Settings, SettingsError, load_settings
 from mock_server.settings.table import add_flags, flag_values
 from mock_server.store.base import StoreError
 from mock_server.store.sqlite import served_alone
+from mock_server.tls import CAError, local_ca
 from mock_server.workers import run_workers, shared_settings
 
 EXAMPLE_BODY = ('{"model": "bytedance/v1-pro-fast-image-to-video", '
@@ -36,6 +38,11 @@ def parser() -> argparse.ArgumentParser:
     add_flags(serve)  # one per setting that has a flag: the Settings fields are the table
     serve.add_argument("--config", type=Path, help="TOML file with any of these settings")
     serve.add_argument("--log-level", default="info", help="uvicorn log level (default info)")
+    ca = commands.add_parser("ca", help="the mock's local certificate authority (for --tls and --proxy-port)")
+    ca.add_argument("what", choices=("path", "env"), help="path: create the CA if needed and print its certificate's "
+                    "path; env: the exports that make common clients trust it")
+    ca.add_argument("--ca-dir", metavar="DIR",
+                    help="where it lives (default ~/.apikley-mock/ca, or $APIKLEY_MOCK_CA_DIR)")
     proxy = commands.add_parser("proxy", help="a validating proxy in front of the real API: check and record")
     proxy.add_argument("--upstream", required=True, help="the real API's base URL, e.g. https://api.apikley.ru")
     proxy.add_argument("--host", default="127.0.0.1", help="interface to bind (default 127.0.0.1)")
@@ -53,7 +60,8 @@ def parser() -> argparse.ArgumentParser:
 
 def banner(settings: Settings, port: int, catalogue: ModelCatalogue | None = None) -> str:
     host = "127.0.0.1" if settings.host in ("0.0.0.0", "::") else settings.host
-    base = f"http://[{host}]:{port}" if ":" in host else f"http://{host}:{port}"
+    scheme = "https" if settings.tls else "http"
+    base = f"{scheme}://[{host}]:{port}" if ":" in host else f"{scheme}://{host}:{port}"
     key = settings.api_keys[0]
     curl = (f"curl -s {base}{CREATE_TASK_PATH} -H {shlex.quote('Authorization: Bearer ' + key)}"
             f" -H 'Content-Type: application/json' -d {shlex.quote(EXAMPLE_BODY)}")
@@ -94,6 +102,11 @@ def serve(args: argparse.Namespace) -> int:
     if sock is None:
         return 2
     port = sock.getsockname()[1]
+    try:
+        tls, proxy_line = intercepting(settings, port)
+    except (CAError, OSError) as exc:
+        print(f"apikley-mock: {exc}", file=sys.stderr)
+        return 2
     with contextlib.ExitStack() as held:
         try:
             if settings.workers > 1:
@@ -104,17 +117,54 @@ def serve(args: argparse.Namespace) -> int:
         except (ModelPageError, RecordingError, StoreError) as exc:
             print(f"apikley-mock: {exc}", file=sys.stderr)
             return 2
-        print(banner(settings, port, app.state.services.catalogue), flush=True)
+        print(banner(settings, port, app.state.services.catalogue) + proxy_line, flush=True)
         if (warning := exposure_warning(settings)) is not None:
             print(warning, file=sys.stderr, flush=True)
         if settings.access_log:
             show_access_log()
         if settings.workers > 1:
             app.state.services.close()
-            run_workers(settings, sock, log_level=args.log_level)
+            run_workers(settings, sock, log_level=args.log_level, tls=tls)
         else:
-            config = uvicorn.Config(app, log_level=args.log_level, access_log=False)
+            config = uvicorn.Config(app, log_level=args.log_level, access_log=False,
+                                    ssl_certfile=tls[0] if tls else None, ssl_keyfile=tls[1] if tls else None)
             uvicorn.Server(guarded_config(config, settings.header_timeout_seconds)).run(sockets=[sock])
+    return 0
+
+
+def intercepting(settings: Settings, port: int) -> tuple[tuple[str, str] | None, str]:
+    """For clients that hard-code the family's hosts: the listener's TLS files (`--tls`), and
+    the forward proxy started (`--proxy-port`); what the banner adds. Raises CAError or OSError."""
+    if not settings.tls and settings.proxy_port is None:
+        return None, ""
+    from mock_server.intercept import ForwardProxy
+    from mock_server.urls import FAMILY_HOSTS
+
+    ca = local_ca(settings.ca_dir)
+    cert, key = ca.server_files(settings.tls_hosts)
+    tls = (str(cert), str(key)) if settings.tls else None
+    if settings.proxy_port is None:
+        return tls, f"\nHTTPS with the mock's CA: {ca.cert_path} (apikley-mock ca env)"
+    listener = "127.0.0.1" if settings.host in ("0.0.0.0", "::") else settings.host
+    forward = ForwardProxy(target=(listener, port), hosts=(*FAMILY_HOSTS, *settings.tls_hosts),
+                           server_tls=ca.server_context(settings.tls_hosts),
+                           listener_tls=ssl.create_default_context(cafile=ca.cert_path) if settings.tls else None)
+    bound = forward.start(settings.host, settings.proxy_port)
+    return tls, (f"\nForward proxy on http://{listener}:{bound} for the family's hosts: "
+                 f"HTTPS_PROXY=http://{listener}:{bound} and `apikley-mock ca env` (CA {ca.cert_path})")
+
+
+def ca_command(args: argparse.Namespace) -> int:
+    try:
+        settings = load_settings({"ca_dir": args.ca_dir} if args.ca_dir else {})
+        ca = local_ca(settings.ca_dir)
+    except (SettingsError, CAError) as exc:
+        print(f"apikley-mock: {exc}", file=sys.stderr)
+        return 2
+    if args.what == "path":
+        print(ca.cert_path)
+    else:
+        print("\n".join(f"export {name}={shlex.quote(value)}" for name, value in ca.env().items()))
     return 0
 
 
@@ -185,7 +235,7 @@ def show_access_log() -> None:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = parser().parse_args(argv)
-    return proxy(args) if args.command == "proxy" else serve(args)
+    return {"proxy": proxy, "ca": ca_command}.get(args.command, serve)(args)
 
 
 if __name__ == "__main__":

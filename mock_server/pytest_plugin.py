@@ -5,7 +5,10 @@
 - `apikley_mock_async`: the same mock, its calls awaited (`await apikley_mock_async.advance(60)`);
 - `apikley_mock_inprocess`: an async mock in the test's own process and event loop, reached
   through `httpx.ASGITransport` (`.transport`), no socket: the fastest, for code that takes an
-  httpx transport. Callbacks it sends still need a receiver on a socket.
+  httpx transport. Callbacks it sends still need a receiver on a socket;
+- `apikley_mock_intercept`: with `apikley_mock`, the test's environment routes the family's
+  https hosts (`api.kie.ai` ...) to it through a forward proxy, its CA trusted: for code that
+  hard-codes them.
 
 The async fixtures are plain fixtures returning awaitable clients, so they work under
 pytest-asyncio and anyio's plugin alike. Override `apikley_mock_settings` in a conftest.py to
@@ -84,6 +87,33 @@ def apikley_mock_async(apikley_mock: MockControl, apikley_mock_server: Any,
     return AsyncMockControl(apikley_mock_server.base_url, apikley_mock_settings.api_keys[0],
                             admin_token=apikley_mock_settings.admin_token, trust_env=False,
                             control_transport=AsyncLoopTransport(apikley_mock_server.app, apikley_mock_server.loop))
+
+
+@pytest.fixture(scope="session")
+def _apikley_mock_forward(apikley_mock_server: Any, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
+    from mock_server.intercept import ForwardProxy
+    from mock_server.tls import local_ca
+    from mock_server.urls import FAMILY_HOSTS
+
+    ca = local_ca(tmp_path_factory.mktemp("apikley-mock-ca"))  # the session's own CA, nothing global
+    forward = ForwardProxy(target=(apikley_mock_server.host, apikley_mock_server.port), hosts=FAMILY_HOSTS,
+                           server_tls=ca.server_context())
+    port = forward.start("127.0.0.1", 0)
+    proxy = f"http://127.0.0.1:{port}"
+    yield {**{name: proxy for name in ("HTTPS_PROXY", "HTTP_PROXY", "https_proxy", "http_proxy")},
+           "NO_PROXY": "localhost,127.0.0.1,::1", "no_proxy": "localhost,127.0.0.1,::1", **ca.env()}
+    forward.stop()
+
+
+@pytest.fixture
+def apikley_mock_intercept(apikley_mock: MockControl, _apikley_mock_forward: dict[str, str],
+                           monkeypatch: pytest.MonkeyPatch) -> dict[str, str]:
+    """For code that hard-codes the family's https hosts: for this test, the environment (and
+    so its subprocesses) routes them to `apikley_mock` through a forward proxy and trusts its
+    CA; returns that environment. Other hosts are refused, never reached."""
+    for name, value in _apikley_mock_forward.items():
+        monkeypatch.setenv(name, value)
+    return dict(_apikley_mock_forward)
 
 
 @pytest.fixture(scope="session")

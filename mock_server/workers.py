@@ -32,7 +32,8 @@ def shared_settings(settings: Settings) -> Iterator[Settings]:
         yield settings
 
 
-def run_workers(settings: Settings, sock: socket.socket, *, log_level: str) -> None:
+def run_workers(settings: Settings, sock: socket.socket, *, log_level: str,
+                tls: tuple[str, str] | None = None) -> None:
     import uvicorn
     from uvicorn.supervisors import Multiprocess
 
@@ -40,5 +41,6 @@ def run_workers(settings: Settings, sock: socket.socket, *, log_level: str) -> N
     from mock_server.http.guard import guarded_config
 
     config = uvicorn.Config(functools.partial(create_app, settings, join=True), factory=True,
-                            workers=settings.workers, log_level=log_level, access_log=False)
+                            workers=settings.workers, log_level=log_level, access_log=False,
+                            ssl_certfile=tls[0] if tls else None, ssl_keyfile=tls[1] if tls else None)
     Multiprocess(guarded_config(config, settings.header_timeout_seconds), sockets=[sock]).run()

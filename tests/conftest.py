@@ -159,10 +159,11 @@ def redis_url(redis_server: Any) -> Iterator[str]:
     client.close()
 
 
-# CI proves the browser and Redis tests ran: with APIKLEY_TESTS_REQUIRE_BROWSER=1 and
-# APIKLEY_TESTS_REQUIRE_REDIS=1 (set by .ci/run) a session in which none of a kind passed
-# fails, whether they skipped, failed or were never collected.
-REQUIRED_KINDS = {"browser": "APIKLEY_TESTS_REQUIRE_BROWSER", "redis": "APIKLEY_TESTS_REQUIRE_REDIS"}
+# CI proves the browser, Redis and name-mapping (Node's fetch over --tls) tests ran: with
+# APIKLEY_TESTS_REQUIRE_BROWSER=1, ..._REDIS=1 and ..._INTERCEPT=1 (set by .ci/run) a session
+# in which none of a kind passed fails, whether they skipped, failed or were never collected.
+REQUIRED_KINDS = {"browser": "APIKLEY_TESTS_REQUIRE_BROWSER", "redis": "APIKLEY_TESTS_REQUIRE_REDIS",
+                  "intercept": "APIKLEY_TESTS_REQUIRE_INTERCEPT"}
 PASSED_BY_KIND: dict[str, list[str]] = {kind: [] for kind in REQUIRED_KINDS}
 
 

@@ -15,8 +15,8 @@ ROOT = Path(__file__).resolve().parents[1]
 FLOORS: dict[str, dict[str, int]] = {
     "mock_server": {
         "errors": 0,
-        "bounded": 1, "net": 1, "urls": 1, "testing": 1, "server": 1,
-        "sim": 2,
+        "bounded": 1, "net": 1, "urls": 1, "testing": 1, "server": 1, "intercept": 1,
+        "sim": 2, "tls": 2,
         "settings": 3, "store": 3, "media": 3,
         "delivery": 4,
         "services": 5,

@@ -1,4 +1,4 @@
-"""CI cannot pass without the browser and Redis tests: .ci/run requires them, and a session
+"""CI cannot pass without the browser, Redis and name-mapping tests: .ci/run requires them, and a session
 in which none of a kind passed fails."""
 
 from __future__ import annotations
@@ -12,14 +12,16 @@ from pathlib import Path
 import pytest
 
 from mock_server.settings import ENV_PREFIX
+from tests.conftest import REQUIRED_KINDS as KINDS  # one table: what CI must prove ran
 
 ROOT = Path(__file__).resolve().parents[1]
 
 
-KINDS = {"browser": "APIKLEY_TESTS_REQUIRE_BROWSER", "redis": "APIKLEY_TESTS_REQUIRE_REDIS"}
 
 
-def test_ci_requires_the_browser_and_redis_tests() -> None:
+
+def test_ci_requires_the_browser_redis_and_intercept_tests() -> None:
+    assert set(KINDS) == {"browser", "redis", "intercept"}
     script = (ROOT / ".ci" / "run").read_text(encoding="utf-8")
     for variable in KINDS.values():
         assert f"export {variable}=1" in script

@@ -25,7 +25,7 @@ from mock_server.media.images import decode_data_url, image_type, open_image
 from mock_server.services import Services
 from mock_server.services.replay import REPLAY_PREFIX
 from mock_server.sim.task import Task
-from mock_server.urls import FILE_ROUTE, RESULT_ROUTE
+from mock_server.urls import FILE_ROUTE, RESULT_ROUTE, UPLOAD_FILE_HOST
 
 if TYPE_CHECKING:
     from PIL.Image import Image
@@ -51,7 +51,8 @@ class FileHost:
         if image_url.startswith("data:"):
             data = decode_data_url(image_url)
             return open_image(data) if data is not None else None
-        path = self.files.find(image_url, own=(task.origin, request_origin))
+        # An upload's downloadUrl may name the family's upload file host (a client of a family host).
+        path = self.files.find(image_url, own=(task.origin, request_origin, f"https://{UPLOAD_FILE_HOST}"))
         return open_image(path.read_bytes()) if path is not None else None
 
     def render_key(self, task: Task) -> str:

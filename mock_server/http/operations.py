@@ -30,6 +30,7 @@ from mock_server.http.readers import MULTIPART, BodyReader, JsonReader, Multipar
 from mock_server.http.render import Renderer
 from mock_server.services import Services
 from mock_server.settings import Settings
+from mock_server.urls import UPLOAD_PREFIX
 
 BASE64_GROWTH = 4 / 3  # a base64 body is a third larger than the file it carries
 JSON_OVERHEAD = 64 * 1024
@@ -48,11 +49,12 @@ def service_calls(services: Services) -> Mapping[str, Callable[[Call], Any]]:
         GET_MODEL_PATHS: lambda call: list(services.catalogue.pages),
         GET_DOWNLOAD_URL: lambda call: links.get_download_url(call.api_key, call.body["url"], own=call.own_origins),
         FILE_STREAM_UPLOAD: _awaiting(lambda call: uploads.file_stream_upload(call.api_key, call.body, call.file or b"",
-                                                                              origin=call.origin)),
-        FILE_URL_UPLOAD: _awaiting(lambda call: uploads.file_url_upload(call.api_key, call.body, origin=call.origin,
+                                                                              origin=call.files_origin)),
+        FILE_URL_UPLOAD: _awaiting(lambda call: uploads.file_url_upload(call.api_key, call.body,
+                                                                        origin=call.files_origin,
                                                                         own=call.own_origins)),
         FILE_BASE64_UPLOAD: _awaiting(lambda call: uploads.file_base64_upload(call.api_key, call.body,
-                                                                              origin=call.origin)),
+                                                                              origin=call.files_origin)),
     }
 
 
@@ -106,5 +108,7 @@ def api_routes(services: Services, validators: Mapping[str, RequestValidator], s
         for operation_id, validator in validators.items()
     ]
     by_path = {route.path: route for route in routes}
-    return [*routes, *(Route(legacy, by_path[path].endpoint, methods=by_path[path].methods)
-                       for legacy, path in LEGACY_PATHS.items())]
+    aliases = {**LEGACY_PATHS, **{UPLOAD_PREFIX + validators[operation_id].operation.path:
+                                  validators[operation_id].operation.path for operation_id in UPLOADS}}
+    return [*routes, *(Route(alias, by_path[path].endpoint, methods=by_path[path].methods)
+                       for alias, path in aliases.items())]

@@ -61,9 +61,14 @@ class Call(NamedTuple):
         return minted_origin(self.scope, self.public_url, self.host)
 
     @property
+    def files_origin(self) -> str:
+        """The base URL of upload `downloadUrl`s (under a family host: its upload file host)."""
+        return minted_origin(self.scope, self.public_url, self.host, files=True)
+
+    @property
     def own_origins(self) -> tuple[str, ...]:
-        """Every base URL of the mock's own links, in both forms."""
-        return (self.origin, request_origin(self.scope, self.host))
+        """Every base URL of the mock's own links, in every form."""
+        return (self.origin, self.files_origin, request_origin(self.scope, self.host))
 
 
 ServiceCall = Callable[[Call], Any]  # returns the answer's `data`, or an awaitable of it

@@ -56,6 +56,17 @@ class Settings:
     cors_origins: tuple[str, ...] = setting((), flag="cors-origin", metavar="ORIGIN", meaning=(
         "browser origins (`https://app.example`, or `*`) the API, its results and files answer, preflights "
         "included; repeatable. The control API and the dashboard never answer another origin"))
+    tls: bool = setting(False, flag="tls", meaning=(
+        "the listener speaks HTTPS, with a certificate of the mock's CA (`apikley-mock ca`) for loopback, the "
+        "family's hosts (`api.kie.ai`, `api.apikley.ru`, `kieai.redpandaai.co`, `tempfile.aiquickdraw.com`, "
+        "`tempfile.redpandaai.co`, `file.aiquickdraw.com`) and every `--tls-host` (see \"Clients you cannot change\")"))
+    tls_hosts: tuple[str, ...] = setting((), flag="tls-host", metavar="NAME", meaning=(
+        "one more host name the mock stands in for (its certificate and the forward proxy); repeatable"))
+    proxy_port: int | None = setting(None, flag="proxy-port", metavar="PORT", meaning=(
+        "also an HTTP forward proxy on this port: `CONNECT` (and plain `http://`) to the family's hosts lands on "
+        "the mock, any other host is refused; `0` picks a free one"))
+    ca_dir: str = setting("~/.apikley-mock/ca", flag="ca-dir", metavar="DIR", meaning=(
+        "where the mock's certificate authority lives (created on first use, mode 0700)"))
     access_log: bool = setting(False, flag="access-log", meaning=(
         "one line per request on stdout: method, path, envelope `code`, HTTP status, latency, task id"))
     api_keys: tuple[str, ...] = setting((DEFAULT_API_KEY,), flag="api-key", metavar="KEY",
@@ -142,6 +153,8 @@ class Settings:
             object.__setattr__(self, "public_url", _checked_public_url(self.public_url))
         if not 0 <= self.port <= 65535:
             raise SettingsError(f"port: {self.port} is not between 0 and 65535")
+        if self.proxy_port is not None and not 0 <= self.proxy_port <= 65535:
+            raise SettingsError(f"proxy_port: {self.proxy_port} is not between 0 and 65535")
         if not 0 <= self.speed <= MAX_SPEED:
             raise SettingsError(f"speed: {self.speed:g} must be from 0 (frozen) to {MAX_SPEED:g}")
         if self.epoch_ms is not None and not 0 <= self.epoch_ms <= LATEST_MS:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import os
 import re
 import signal
+import ssl
 import subprocess
 import sys
 import tempfile
@@ -26,8 +27,10 @@ class MockProcess:
     Settings come from the arguments only: `APIKLEY_MOCK_*` variables are not passed on."""
 
     def __init__(self, *args: str, command: str = "serve", log: Path | None = None,
-                 env: dict[str, str] | None = None, cwd: Path | None = None) -> None:
+                 env: dict[str, str] | None = None, cwd: Path | None = None, verify: str | bool = True) -> None:
+        """`verify`: what its health check trusts (a CA file, for `serve --tls`)."""
         self.args = [sys.executable, "-m", "mock_server", command, *args]
+        self._verify = verify
         self.command = command
         self._scratch = None if log else tempfile.TemporaryDirectory(prefix="apikley-mock-process-")
         self.log = log or Path(self._scratch.name) / "mock.log"  # type: ignore[union-attr]
@@ -60,7 +63,9 @@ class MockProcess:
             if self.process.poll() is not None or time.monotonic() > deadline:
                 raise RuntimeError(f"{len(seen)} of {processes} processes ready:\n{self.output()[-3000:]}")
             try:
-                with httpx.Client(base_url=self.base_url, timeout=2) as client:
+                trusted = ssl.create_default_context(cafile=self._verify) if isinstance(self._verify, str) \
+                    else self._verify  # made here: `serve --tls` creates the CA file as it starts
+                with httpx.Client(base_url=self.base_url, timeout=2, verify=trusted) as client:
                     seen.add(client.get("/__mock__/health").json()["data"]["process"])
             except httpx.HTTPError:
                 time.sleep(0.02)
