@@ -116,6 +116,28 @@ def test_httpx_and_curl_by_environment_alone(routed: tuple[RunningMock, str], ca
     assert json.loads(done.stdout)["code"] == 200
 
 
+AIOHTTP_CLIENT = """
+import asyncio, json, sys
+import aiohttp
+
+async def credit():
+    async with aiohttp.ClientSession(trust_env=True) as session, \\
+            session.get("https://api.kie.ai/api/v1/chat/credit", headers={"Authorization": sys.argv[1]}) as answer:
+        return await answer.json()
+
+print(json.dumps(asyncio.run(credit())))
+"""
+
+
+def test_aiohttp_with_trust_env_follows_the_environment(routed: tuple[RunningMock, str], ca: LocalCA) -> None:
+    """As an application runs: the exports set before it starts (aiohttp reads the CAs once)."""
+    _, proxy = routed
+    environment = {**os.environ, "HTTPS_PROXY": proxy, **ca.env()}
+    done = subprocess.run([sys.executable, "-c", AIOHTTP_CLIENT, AUTH["Authorization"]], capture_output=True,
+                          text=True, timeout=60, env=environment, check=True)
+    assert json.loads(done.stdout)["code"] == 200
+
+
 def test_any_other_host_is_refused_at_once_and_an_untrusting_client_is_told_the_fix(
         routed: tuple[RunningMock, str], ca: LocalCA, caplog: pytest.LogCaptureFixture) -> None:
     _, proxy = routed
@@ -153,6 +175,13 @@ def test_serve_tls_for_curl_resolve_and_node_fetch_with_the_names_mapped(tmp_pat
                                f"Authorization: Bearer {API_KEY}"], capture_output=True, text=True, timeout=60,
                               env=environment, check=True)
         assert json.loads(curl.stdout)["code"] == 200
+        for _ in range(2):  # a client that trusts only the system's CAs: refused, the fix logged once
+            with pytest.raises(httpx.ConnectError):
+                httpx.get(f"{mock.base_url}/__mock__/health", verify=ssl.create_default_context(), timeout=10)
+        told = [line for line in mock.output().splitlines() if "TLS handshake from 127.0.0.1 failed" in line]
+        assert len(told) == 1 and "apikley-mock ca env" in told[0]
+        assert httpx.get(f"{mock.base_url}/__mock__/health", timeout=10,
+                         verify=ssl.create_default_context(cafile=ca.cert_path)).status_code == 200
         if shutil.which("node") is None or shutil.which("unshare") is None:
             pytest.skip("Node's fetch needs node and unshare (a mount namespace maps api.kie.ai); CI has both")
         hosts = tmp_path / "hosts"
@@ -162,7 +191,7 @@ def test_serve_tls_for_curl_resolve_and_node_fetch_with_the_names_mapped(tmp_pat
                                script], capture_output=True, text=True, timeout=60, env=environment)
         if done.returncode != 0 and "mount" in done.stderr and not os.environ.get("APIKLEY_TESTS_REQUIRE_INTERCEPT"):
             pytest.skip(f"no private mount namespace here ({done.stderr.strip()[:200]})")
-        assert done.returncode == 0, done.stderr
+        assert done.returncode == 0, done.stderr + mock.output()[-2000:]
         assert json.loads(done.stdout)["code"] == 200
 
 
