@@ -20,8 +20,24 @@ from urllib.parse import urlsplit
 HEAD_LIMIT = 64 * 1024  # bytes of a proxy request's head
 HEAD_TIMEOUT_SECONDS = 10.0
 CHUNK = 64 * 1024
-LOG = logging.getLogger("apikley_mock.intercept")
-UNTRUSTED_FIX = "run `apikley-mock ca env` and export what it prints (or pass the CA to the client)"
+LOG = logging.getLogger("apikley_mock.tls")
+UNTRUSTED_FIX = "run `apikley-mock ca env` and export what it prints (or give the client the mock's CA)"
+
+
+class TrustWarnings:
+    """A failed TLS handshake (a client that does not trust the mock's CA), said once per
+    client address with the fix: here, and by `serve --tls`'s own handshake (http.guard)."""
+
+    def __init__(self) -> None:
+        self._told: set[str] = set()
+
+    def failed(self, peer: object, exc: BaseException) -> None:
+        address = str(peer[0]) if isinstance(peer, tuple) and peer else str(peer)  # (host, port[, ...])
+        if address not in self._told:
+            self._told.add(address)
+            reason = getattr(exc, "reason", None) or exc
+            LOG.warning("a TLS handshake from %s failed (%s): does it trust the mock's CA? %s", address, reason,
+                        UNTRUSTED_FIX)
 
 
 class ForwardProxy:
@@ -33,7 +49,7 @@ class ForwardProxy:
         self.hosts = frozenset(host.lower() for host in hosts)
         self.server_tls = server_tls
         self.listener_tls = listener_tls
-        self._warned: set[str] = set()
+        self._trust = TrustWarnings()
         self._loop: asyncio.AbstractEventLoop | None = None
         self._server: asyncio.base_events.Server | None = None
 
@@ -112,7 +128,7 @@ class ForwardProxy:
             try:
                 await writer.start_tls(self.server_tls)
             except (ssl.SSLError, ConnectionError) as exc:
-                self._untrusted(writer, exc)
+                self._trust.failed(writer.get_extra_info("peername"), exc)
                 return
             upstream = await asyncio.open_connection(*self.target)
         await _pipe(reader, writer, *upstream)
@@ -134,14 +150,6 @@ class ForwardProxy:
         writer.write(b"HTTP/1.1 403 Forbidden\r\nContent-Type: text/plain; charset=utf-8\r\n"
                      b"Connection: close\r\nContent-Length: " + str(len(text)).encode() + b"\r\n\r\n" + text)
         await writer.drain()
-
-    def _untrusted(self, writer: asyncio.StreamWriter, exc: Exception) -> None:
-        """A client that does not trust the mock's CA: said once per client address, with the fix."""
-        peer = str((writer.get_extra_info("peername") or ("?",))[0])
-        if peer not in self._warned:
-            self._warned.add(peer)
-            LOG.warning("a TLS handshake from %s failed (%s): does it trust the mock's CA? %s", peer, exc,
-                        UNTRUSTED_FIX)
 
 
 async def _pipe(reader: asyncio.StreamReader, writer: asyncio.StreamWriter,

@@ -12,17 +12,16 @@ trust the mock's CA is told in the log, once per address, how to fix it."""
 from __future__ import annotations
 
 import asyncio
-import logging
 import ssl
 from typing import Any, ClassVar
 
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
+from mock_server.intercept import TrustWarnings
+
 HEADER_SECONDS_ATTRIBUTE = "apikley_header_seconds"  # set on uvicorn's Config (which workers get pickled)
 TLS_FILES_ATTRIBUTE = "apikley_tls_files"  # (certificate, key): a context is made in each process
 HANDSHAKE_SECONDS = 10.0
-LOG = logging.getLogger("apikley_mock.tls")
-UNTRUSTED_FIX = "run `apikley-mock ca env` and export what it prints (or give the client the mock's CA)"
 
 
 class GuardedHttpTools(HttpToolsProtocol):
@@ -66,7 +65,7 @@ class TLSGuardedHttpTools(GuardedHttpTools):
     """GuardedHttpTools behind a TLS handshake of its own (see the module's docstring)."""
 
     contexts: ClassVar[dict[tuple[str, str], ssl.SSLContext]] = {}  # per process: made once from the files
-    warned: ClassVar[set[str]] = set()  # client addresses told already
+    trust: ClassVar[TrustWarnings] = TrustWarnings()
 
     def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
         transport.pause_reading()  # nothing is read before the handshake takes the connection
@@ -82,11 +81,8 @@ class TLSGuardedHttpTools(GuardedHttpTools):
             secured = await self.loop.start_tls(raw, self, context, server_side=True,
                                                 ssl_handshake_timeout=HANDSHAKE_SECONDS)
         except (ssl.SSLError, OSError, TimeoutError) as exc:
-            peer = str((raw.get_extra_info("peername") or ("?",))[0])
-            if isinstance(exc, ssl.SSLError) and peer not in self.warned:
-                self.warned.add(peer)
-                LOG.warning("a TLS handshake from %s failed (%s): does it trust the mock's CA? %s", peer,
-                            exc.reason or exc, UNTRUSTED_FIX)
+            if isinstance(exc, ssl.SSLError):
+                self.trust.failed(raw.get_extra_info("peername"), exc)
             raw.close()
             return
         if secured is None:  # the client went away during the handshake

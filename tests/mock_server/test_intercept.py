@@ -145,7 +145,7 @@ def test_any_other_host_is_refused_at_once_and_an_untrusting_client_is_told_the_
     assert refused.status_code == 403 and "does not reach the network" in refused.text
     with pytest.raises(httpx.ProxyError):
         httpx.get("https://example.org/", proxy=proxy, timeout=10)
-    with caplog.at_level(logging.WARNING, logger="apikley_mock.intercept"):
+    with caplog.at_level(logging.WARNING, logger="apikley_mock.tls"):
         for _ in range(2):  # the system's CAs only: the mock's certificate is not trusted
             with pytest.raises(httpx.ConnectError):
                 httpx.get("https://api.kie.ai/api/v1/chat/credit", proxy=proxy, timeout=10)
