@@ -26,7 +26,7 @@ UNTRUSTED_FIX = "run `apikley-mock ca env` and export what it prints (or give th
 
 class TrustWarnings:
     """A failed TLS handshake (a client that does not trust the mock's CA), said once per
-    client address with the fix: here, and by `serve --tls`'s own handshake (http.guard)."""
+    client address with the fix."""
 
     def __init__(self) -> None:
         self._told: set[str] = set()

@@ -3,25 +3,16 @@ must finish each request's headers within `header_seconds` (the `header_timeout_
 setting) of its first byte (and send a first byte that soon after it opens), or it is closed.
 uvicorn's own keep-alive timer is cancelled by any byte that arrives, so a client dripping one
 byte at a time would otherwise hold a connection for ever. The body has its own deadline, in
-the body reader.
-
-With `serve --tls` the protocol runs the TLS handshake itself (asyncio's `start_tls`) rather
-than leaving it to the event loop, which drops a failed one silently: a client that does not
-trust the mock's CA is told in the log, once per address, how to fix it."""
+the body reader."""
 
 from __future__ import annotations
 
 import asyncio
-import ssl
-from typing import Any, ClassVar
+from typing import Any
 
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
-from mock_server.intercept import TrustWarnings
-
 HEADER_SECONDS_ATTRIBUTE = "apikley_header_seconds"  # set on uvicorn's Config (which workers get pickled)
-TLS_FILES_ATTRIBUTE = "apikley_tls_files"  # (certificate, key): a context is made in each process
-HANDSHAKE_SECONDS = 10.0
 
 
 class GuardedHttpTools(HttpToolsProtocol):
@@ -61,40 +52,8 @@ class GuardedHttpTools(HttpToolsProtocol):
             self.transport.close()
 
 
-class TLSGuardedHttpTools(GuardedHttpTools):
-    """GuardedHttpTools behind a TLS handshake of its own (see the module's docstring)."""
-
-    contexts: ClassVar[dict[tuple[str, str], ssl.SSLContext]] = {}  # per process: made once from the files
-    trust: ClassVar[TrustWarnings] = TrustWarnings()
-
-    def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
-        transport.pause_reading()  # nothing is read before the handshake takes the connection
-        self.loop.create_task(self._handshake(transport))
-
-    async def _handshake(self, raw: asyncio.Transport) -> None:
-        cert, key = getattr(self.config, TLS_FILES_ATTRIBUTE)
-        context = self.contexts.get((cert, key))
-        if context is None:
-            context = self.contexts[(cert, key)] = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
-            context.load_cert_chain(cert, key)
-        try:
-            secured = await self.loop.start_tls(raw, self, context, server_side=True,
-                                                ssl_handshake_timeout=HANDSHAKE_SECONDS)
-        except (ssl.SSLError, OSError, TimeoutError) as exc:
-            if isinstance(exc, ssl.SSLError):
-                self.trust.failed(raw.get_extra_info("peername"), exc)
-            raw.close()
-            return
-        if secured is None:  # the client went away during the handshake
-            raw.close()
-            return
-        super().connection_made(secured)
-
-
-def guarded_config(config: Any, header_seconds: float, tls: tuple[str, str] | None = None) -> Any:
-    """uvicorn's `config`, its connections held to `header_seconds` for their headers, and
-    with `tls` (certificate and key files) behind a TLS handshake of their own."""
-    config.http = TLSGuardedHttpTools if tls else GuardedHttpTools
+def guarded_config(config: Any, header_seconds: float) -> Any:
+    """uvicorn's `config`, its connections held to `header_seconds` for their headers."""
+    config.http = GuardedHttpTools
     setattr(config, HEADER_SECONDS_ATTRIBUTE, header_seconds)
-    setattr(config, TLS_FILES_ATTRIBUTE, tls)
     return config
