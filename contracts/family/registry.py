@@ -20,10 +20,10 @@ from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
+from contracts.family.bundled import MANIFEST
 from contracts.spec.names import CREATE_TASK_PATH
 
 JSON = dict[str, Any]
-MANIFEST = "MANIFEST.json"
 SERVER = "https://api.apikley.ru"
 LIMITS = ("minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum", "minLength", "maxLength", "pattern",
           "minItems", "maxItems", "uniqueItems")
