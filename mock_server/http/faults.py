@@ -5,6 +5,7 @@ the API's envelope: clients meet what they meet in production when an edge fails
 from __future__ import annotations
 
 import asyncio
+import time
 from typing import Any
 
 from starlette.types import Send
@@ -25,6 +26,15 @@ def edge_page(title: str) -> bytes:
 CLOSED = b"(the connection was closed with no answer)"
 
 
+async def hold(seconds: float) -> None:
+    """Wait at least `seconds` of wall time: an event loop's timer may fire a little early (libuv
+    measures from the time it cached at the start of its iteration), and a latency asked for is a
+    lower bound a client may test."""
+    until = time.monotonic() + seconds
+    while (left := until - time.monotonic()) > 0:
+        await asyncio.sleep(left)
+
+
 async def answer(fault: NetworkFault, send: Send) -> tuple[int, bytes]:
     """Answer `fault` on `send`; returns the HTTP status and body sent (0: the connection was closed)."""
     if fault.kind == "connection-reset":
@@ -32,7 +42,7 @@ async def answer(fault: NetworkFault, send: Send) -> tuple[int, bytes]:
             return 0, CLOSED
         fault = NetworkFault("html-502")  # a server that hides its connection: the nearest an edge can do
     if fault.seconds:
-        await asyncio.sleep(fault.seconds)
+        await hold(fault.seconds)
     status, title = PAGES[fault.kind]
     page = edge_page(title)
     await send({"type": "http.response.start", "status": status,

@@ -10,7 +10,6 @@ call and the renderer of its surface. Every answer is journaled per key.
 
 from __future__ import annotations
 
-import asyncio
 import inspect
 import itertools
 import logging
@@ -128,7 +127,7 @@ class OperationEndpoint:
             code = 500
             status, raw_headers, body = self.renderer.error(crash())
         if (hold_ms := HELD_BACK.get()) > 0:  # a latency scenario: the answer waits
-            await asyncio.sleep(hold_ms / 1000)
+            await faults.hold(hold_ms / 1000)
         HELD_BACK.reset(held)
         await send({"type": "http.response.start", "status": status, "headers": raw_headers})
         await send({"type": "http.response.body", "body": body})
