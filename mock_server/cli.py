@@ -126,9 +126,8 @@ def serve(args: argparse.Namespace) -> int:
             app.state.services.close()
             run_workers(settings, sock, log_level=args.log_level, tls=tls)
         else:
-            config = uvicorn.Config(app, log_level=args.log_level, access_log=False,
-                                    ssl_certfile=tls[0] if tls else None, ssl_keyfile=tls[1] if tls else None)
-            uvicorn.Server(guarded_config(config, settings.header_timeout_seconds)).run(sockets=[sock])
+            config = uvicorn.Config(app, log_level=args.log_level, access_log=False)
+            uvicorn.Server(guarded_config(config, settings.header_timeout_seconds, tls)).run(sockets=[sock])
     return 0
 
 

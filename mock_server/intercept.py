@@ -25,17 +25,22 @@ UNTRUSTED_FIX = "run `apikley-mock ca env` and export what it prints (or give th
 
 
 class TrustWarnings:
-    """A failed TLS handshake (a client that does not trust the mock's CA), said once per
-    client address with the fix."""
+    """A failed TLS handshake (a client that does not trust the mock's CA, or one speaking
+    plain HTTP to TLS), said once per client address and kind with the fix."""
 
     def __init__(self) -> None:
-        self._told: set[str] = set()
+        self._told: set[tuple[str, bool]] = set()
 
     def failed(self, peer: object, exc: BaseException) -> None:
         address = str(peer[0]) if isinstance(peer, tuple) and peer else str(peer)  # (host, port[, ...])
-        if address not in self._told:
-            self._told.add(address)
-            reason = getattr(exc, "reason", None) or exc
+        reason = getattr(exc, "reason", None) or exc
+        plain = reason == "HTTP_REQUEST"
+        if (address, plain) in self._told:
+            return
+        self._told.add((address, plain))
+        if plain:
+            LOG.warning("%s sent plain HTTP to the mock's TLS listener: use https://", address)
+        else:
             LOG.warning("a TLS handshake from %s failed (%s): does it trust the mock's CA? %s", address, reason,
                         UNTRUSTED_FIX)
 

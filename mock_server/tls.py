@@ -5,6 +5,7 @@ certificates issued from it for `serve --tls` and the forward proxy."""
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import os
 import ssl
@@ -57,9 +58,15 @@ class LocalCA:
 
     def server_context(self, extra_hosts: tuple[str, ...] = ()) -> ssl.SSLContext:
         cert, key = self.server_files(extra_hosts)
-        context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
-        context.load_cert_chain(cert, key)
-        return context
+        return server_context(str(cert), str(key))
+
+
+@functools.cache
+def server_context(cert: str, key: str) -> ssl.SSLContext:
+    """A server's TLS context for these PEM files, made once per process."""
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    context.load_cert_chain(cert, key)
+    return context
 
 
 def local_ca(folder: str | Path) -> LocalCA:

@@ -41,6 +41,5 @@ def run_workers(settings: Settings, sock: socket.socket, *, log_level: str,
     from mock_server.http.guard import guarded_config
 
     config = uvicorn.Config(functools.partial(create_app, settings, join=True), factory=True,
-                            workers=settings.workers, log_level=log_level, access_log=False,
-                            ssl_certfile=tls[0] if tls else None, ssl_keyfile=tls[1] if tls else None)
-    Multiprocess(guarded_config(config, settings.header_timeout_seconds), sockets=[sock]).run()
+                            workers=settings.workers, log_level=log_level, access_log=False)
+    Multiprocess(guarded_config(config, settings.header_timeout_seconds, tls), sockets=[sock]).run()

@@ -52,8 +52,13 @@ class GuardedHttpTools(HttpToolsProtocol):
             self.transport.close()
 
 
-def guarded_config(config: Any, header_seconds: float) -> Any:
-    """uvicorn's `config`, its connections held to `header_seconds` for their headers."""
+def guarded_config(config: Any, header_seconds: float, tls: tuple[str, str] | None = None) -> Any:
+    """uvicorn's `config`, its connections held to `header_seconds` for their headers (and
+    their TLS handshake), speaking TLS with the (certificate, key) files `tls` if given."""
     config.http = GuardedHttpTools
     setattr(config, HEADER_SECONDS_ATTRIBUTE, header_seconds)
+    if tls is not None:
+        from mock_server.http.handshake import tls_config  # it builds on this module
+
+        tls_config(config, tls)
     return config

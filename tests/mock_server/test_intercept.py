@@ -4,6 +4,7 @@ with real clients: requests, httpx, curl, Node's fetch."""
 
 from __future__ import annotations
 
+import base64
 import json
 import logging
 import os
@@ -175,10 +176,16 @@ def test_serve_tls_for_curl_resolve_and_node_fetch_with_the_names_mapped(tmp_pat
                                f"Authorization: Bearer {API_KEY}"], capture_output=True, text=True, timeout=60,
                               env=environment, check=True)
         assert json.loads(curl.stdout)["code"] == 200
-        with pytest.raises(httpx.ConnectError):  # a client trusting only the system's CAs; the listener lives on
-            httpx.get(f"{mock.base_url}/__mock__/health", verify=ssl.create_default_context(), timeout=10)
+        for _ in range(2):  # a client trusting only the system's CAs, twice; the listener lives on
+            with pytest.raises(httpx.ConnectError):
+                httpx.get(f"{mock.base_url}/__mock__/health", verify=ssl.create_default_context(), timeout=10)
+        with pytest.raises(httpx.RemoteProtocolError):  # plain HTTP to the TLS listener
+            httpx.get(mock.base_url.replace("https:", "http:") + "/__mock__/health", timeout=10)
         assert httpx.get(f"{mock.base_url}/__mock__/health", timeout=10,
                          verify=ssl.create_default_context(cafile=ca.cert_path)).status_code == 200
+        said = mock.output()  # the failed handshakes were read before the last one succeeded
+        assert said.count("a TLS handshake from 127.0.0.1 failed") == 1, said[-2000:]
+        assert "apikley-mock ca env" in said and "sent plain HTTP to the mock's TLS listener" in said
         if shutil.which("node") is None or shutil.which("unshare") is None:
             pytest.skip("Node's fetch needs node and unshare (a mount namespace maps api.kie.ai); CI has both")
         hosts = tmp_path / "hosts"
@@ -234,3 +241,23 @@ def test_an_unchanged_client(apikley_mock, apikley_mock_intercept):
     assert apikley_mock_intercept["HTTPS_PROXY"].startswith("http://127.0.0.1:")
 ''')
     pytester.runpytest("-p", "no:cacheprovider").assert_outcomes(passed=1)
+
+
+def test_serve_tls_with_workers_speaks_tls_in_each_and_a_task_is_seen_by_both(tmp_path: Path) -> None:
+    folder = tmp_path / "ca"
+    mock = MockProcess("--port", "0", "--tls", "--workers", "2", "--ca-dir", str(folder), "--api-key", API_KEY,
+                       verify=str(folder / "ca.pem"))
+    try:
+        mock.start(processes=2)  # each worker answered its health check over TLS
+        with httpx.Client(base_url=mock.base_url, headers=AUTH, timeout=30,
+                          verify=ssl.create_default_context(cafile=folder / "ca.pem")) as client:
+            task_id = client.post("/api/v1/jobs/createTask", json=valid_body()).json()["data"]["taskId"]
+            answers = [client.get("/api/v1/jobs/recordInfo", params={"taskId": task_id},
+                                  headers={"Connection": "close"}) for _ in range(6)]  # new connections each
+            upload = client.post("/api/file-base64-upload", json={
+                "base64Data": base64.b64encode(png()).decode(), "uploadPath": "tls"}).json()["data"]
+            assert upload["downloadUrl"].startswith(mock.base_url + "/")  # minted as https: the request's scheme
+            assert client.get(upload["downloadUrl"]).content == png()
+        assert {answer.json()["data"]["taskId"] for answer in answers} == {task_id}
+    finally:
+        mock.stop()
