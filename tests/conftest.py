@@ -13,7 +13,7 @@ from typing import Any
 import httpx
 import pytest
 
-from contracts.spec.conformance import response_problems
+from contracts.apis.conformance import family_response_problems as response_problems
 from mock_server import Settings, ThreadedServer, VirtualClock, create_app
 from mock_server.testing import MockControl
 

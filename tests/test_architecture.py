@@ -25,7 +25,7 @@ FLOORS: dict[str, dict[str, int]] = {
     "contracts": {
         "spec": 0,
         "family": 1,
-        "checks": 2,
+        "checks": 2, "apis": 2,
         "traffic": 3, "run": 3,
     },
 }

@@ -36,15 +36,23 @@ def response_problems(method: str, url: str, *, request_headers: Mapping[str, st
                       request_body: bytes | None, status: int, response_headers: Mapping[str, str],
                       response_body: bytes) -> list[str]:
     """Why the response breaks the spec; empty when it conforms or the path is not in the spec."""
+    return problems_in(openapi(), method, url, request_headers=request_headers, request_body=request_body,
+                       status=status, response_headers=response_headers, response_body=response_body) or []
+
+
+def problems_in(spec: OpenAPI, method: str, url: str, *, request_headers: Mapping[str, str],
+                request_body: bytes | None, status: int, response_headers: Mapping[str, str],
+                response_body: bytes) -> list[str] | None:
+    """Why the response breaks `spec`: empty when it conforms, None when `spec` has no such operation."""
     request = mock_request(method, url, headers=request_headers, body=request_body,
                            content_type=request_headers.get("content-type"))
     content_type = response_headers.get("content-type", "").split(";")[0]
     response = MockResponse(response_body, status_code=status, headers=dict(response_headers),
                             content_type=content_type)
     try:
-        openapi().validate_response(request, response)
+        spec.validate_response(request, response)
     except (PathNotFound, OperationNotFound):
-        return []
+        return None
     except Exception as exc:  # openapi-core raises one family per problem kind
         causes = [str(cause) for cause in getattr(exc, "schema_errors", [])]
         inner = exc.__cause__

@@ -116,7 +116,9 @@ class CallbackDispatcher:
         loop = asyncio.get_running_loop()
         for delivery_id, text in self._store.claim_deliveries(self._clock.now_ms(), self.owner, room, wall):
             delivery = Delivery.decode(text)
-            task = loop.create_task(self._attempt(delivery_id, delivery))
+            # A task's callbacks go one after another, in the order they fell due (Suno's stages).
+            earlier = tuple(self._inflight.get(delivery.task_id, ()))
+            task = loop.create_task(self._attempt(delivery_id, delivery, after=earlier))
             self._inflight.setdefault(delivery.task_id, set()).add(task)
             task.add_done_callback(functools.partial(self._finished, delivery.task_id))
 
@@ -186,9 +188,12 @@ class CallbackDispatcher:
             headers[SIGNATURE_HEADER] = sign_callback(self.policy.hmac_key, delivery.task_id, timestamp)
         return headers
 
-    async def _attempt(self, delivery_id: str, delivery: Delivery) -> None:
+    async def _attempt(self, delivery_id: str, delivery: Delivery, *,
+                       after: tuple[asyncio.Task[None], ...] = ()) -> None:
         retry_at: int | None = None
         try:
+            if after:
+                await asyncio.wait(after)
             retry_at = await self._send(delivery)
         except asyncio.CancelledError:
             raise  # stopping: the claim is given back in aclose()

@@ -11,6 +11,7 @@ from typing import Any
 
 from starlette.routing import Route
 
+from contracts.apis import Api
 from contracts.spec.names import (
     CREATE_TASK,
     FILE_BASE64_UPLOAD,
@@ -23,12 +24,13 @@ from contracts.spec.names import (
     LEGACY_PATHS,
     UPLOADS,
 )
-from contracts.spec.validators import RequestValidator
+from contracts.spec.validators import RequestValidator, compile_operation
 from mock_server.http.auth import KeyRing
 from mock_server.http.pipeline import Call, OperationEndpoint
 from mock_server.http.readers import MULTIPART, BodyReader, JsonReader, MultipartReader
 from mock_server.http.render import Renderer
 from mock_server.services import Services
+from mock_server.services.apis import ApiService
 from mock_server.settings import Settings
 from mock_server.urls import UPLOAD_PREFIX
 
@@ -107,8 +109,44 @@ def api_routes(services: Services, validators: Mapping[str, RequestValidator], s
               methods=[validator.operation.method])
         for operation_id, validator in validators.items()
     ]
+    routes += other_api_routes(services, settings, keys=keys, renderer=api)
     by_path = {route.path: route for route in routes}
     aliases = {**LEGACY_PATHS, **{UPLOAD_PREFIX + validators[operation_id].operation.path:
                                   validators[operation_id].operation.path for operation_id in UPLOADS}}
     return [*routes, *(Route(alias, by_path[path].endpoint, methods=by_path[path].methods)
                        for alias, path in aliases.items())]
+
+
+def other_api_routes(services: Services, settings: Settings, *, keys: KeyRing, renderer: Renderer) -> list[Route]:
+    """Every operation of the other APIs' specs (Veo, Suno ...), through the same pipeline:
+    a create opens a task, the status operation reads one, a side operation answers from one."""
+    engine, routes = services.apis, []
+    for api in engine.apis.values():
+        for operation_id, operation in api.operations.items():
+            if operation_id in api.create:
+                call = functools.partial(_create, engine, api, operation_id)
+            elif operation_id == api.status.operation_id:
+                call = functools.partial(_status, engine, api)
+            elif operation_id in api.sides:
+                call = functools.partial(_side, engine, api, operation_id)
+            else:
+                raise RuntimeError(f"{api.source}: operation {operation_id} is neither a create, the status nor a side")
+            validator = compile_operation(operation)
+            limit = min(settings.max_body_bytes, settings.max_create_body_bytes)
+            routes.append(Route(operation.path, OperationEndpoint(
+                validator, call, reader=JsonReader(limit, settings.body_timeout_seconds) if validator.media_type
+                else None, renderer=renderer, keys=keys, admission=services.admission, journal=services.requests,
+                clock=services.clock, own=services.own, public_url=settings.public_url), methods=[operation.method]))
+    return routes
+
+
+def _create(engine: ApiService, api: Api, operation_id: str, call: Call) -> Any:
+    return engine.create(api, operation_id, call.api_key, call.body, origin=call.origin, outcome=call.outcome)
+
+
+def _status(engine: ApiService, api: Api, call: Call) -> Any:
+    return engine.status(api, call.api_key, call.query["taskId"])
+
+
+def _side(engine: ApiService, api: Api, operation_id: str, call: Call) -> Any:
+    return engine.side(api, operation_id, call.api_key, {**call.query, **(call.body or {})})

@@ -53,8 +53,8 @@ class MediaCache:
                     self._slots = (loop, asyncio.Semaphore(RENDER_CONCURRENCY))
 
                 def render() -> None:
-                    if output.kind == "audio":
-                        render_audio(key, seconds=seconds, extension=extension, target=target)
+                    if output.kind == "audio" and variant not in FRAMES:  # an audio result's stills: its covers
+                        render_audio(key + variant, seconds=seconds, extension=extension, target=target)
                         return
                     source = load_image() or test_card(width, height, *fallback())
                     if variant in FRAMES:

@@ -10,7 +10,7 @@ to the next task actually created, one the balance covers).
 from __future__ import annotations
 
 import functools
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 from contracts.family.outputs import OutputSpec
@@ -60,7 +60,10 @@ def forget_targets() -> None:
 class Admission:
     def __init__(self, *, store: TaskStore, shared: SharedState, clock: VirtualClock, accounts: Accounts,
                  documented: Mapping[str, frozenset[int]], create_rate: Rate | None, query_rate: Rate | None,
-                 callback_allow_hosts: tuple[str, ...] = (), own: OwnAddresses | None = None) -> None:
+                 callback_allow_hosts: tuple[str, ...] = (), own: OwnAddresses | None = None,
+                 creates: Iterable[str] = (CREATE_TASK,), queries: Iterable[str] = (GET_TASK_DETAILS,)) -> None:
+        """`creates` and `queries`: the operations (of every API) that open a task, and that
+        read one: limited at createTask's and recordInfo's rates."""
         self._store = store
         self._own = own or OwnAddresses()
         self._accounts = accounts
@@ -68,7 +71,8 @@ class Admission:
         self._clock = clock
         self._documented = documented
         self._callback_allowed = {host.lower() for host in callback_allow_hosts}
-        self._rates = {CREATE_TASK: create_rate, GET_TASK_DETAILS: query_rate}
+        self._creates = frozenset(creates)
+        self._rates = {**{name: query_rate for name in queries}, **{name: create_rate for name in self._creates}}
 
     def admit(self, api_key: str, operation_id: str, header: str | None) -> Outcome | None:
         """Refuse the call (maintenance, a call scenario, the rate limit) or let it in; returns
@@ -81,19 +85,18 @@ class Admission:
                     else self._queued(api_key, operation_id, call=True))
         if scenario is not None and scenario.per_call:
             self._apply(scenario, operation_id, documented)
-        elif scenario is not None and operation_id != CREATE_TASK:
+        elif scenario is not None and operation_id not in self._creates:
             raise ApiError(422, SCENARIO_NOT_FOR_OPERATION.format(name=scenario.name))
         self._limit(api_key, operation_id)
         return scenario.outcome() if scenario is not None and not scenario.per_call else None
 
-    @staticmethod
-    def _apply(scenario: scenarios.Scenario, operation_id: str, documented: frozenset[int]) -> None:
+    def _apply(self, scenario: scenarios.Scenario, operation_id: str, documented: frozenset[int]) -> None:
         """A call outcome answers its error (if the operation documents its code); a fault fails
         the call as a network would, or holds its answer back."""
         if scenario.is_fault:
             scenario.apply_fault()
             return
-        error = scenario.error(rate_limit_status=429 if operation_id == CREATE_TASK else None)
+        error = scenario.error(rate_limit_status=429 if operation_id in self._creates else None)
         if error.code not in documented:
             raise ApiError(422, SCENARIO_NOT_DOCUMENTED.format(name=scenario.name, code=error.code,
                                                                operation=operation_id))
@@ -109,27 +112,27 @@ class Admission:
             return
         headers = {"Retry-After": retry_after(wait)}
         seconds = f"{rate.seconds:g}"
-        if operation_id == CREATE_TASK:  # upstream: a real HTTP 429, and nothing is queued
+        if operation_id in self._creates:  # upstream: a real HTTP 429, and nothing is queued
             raise ApiError(429, CREATE_RATE_LIMITED.format(count=rate.count, seconds=seconds),
                            http_status=429, headers=headers)
         raise ApiError(429, QUERY_RATE_LIMITED.format(count=rate.count, seconds=seconds), headers=headers)
 
     def admit_task(self, api_key: str, body: Mapping[str, Any], output: OutputSpec, *, cost: float,
-                   asked: Outcome | None) -> Outcome:
+                   asked: Outcome | None, operation_id: str = CREATE_TASK) -> Outcome:
         """A valid createTask let in, or refused: a prompt marker naming a call outcome, a
         switched-off feature (505), a callBackUrl on an internal address (422), a balance that
         cannot cover `cost` once an outcome is queued (402, before the queued one is taken).
         Returns the task's outcome: asked for by header, else by marker, else queued, else success."""
         marked = scenarios.from_prompt(body.get("input", {}).get("prompt"))
         if marked is not None and marked.per_call:
-            self._apply(marked, CREATE_TASK, self._documented.get(CREATE_TASK, frozenset()))
+            self._apply(marked, operation_id, self._documented.get(operation_id, frozenset()))
             marked = None  # a fault that only held the answer back leaves the task as it is
         self._check_features({"model": body["model"], "resolution": output.resolution, "duration": output.duration})
         self._check_callback_url(body.get("callBackUrl"))
         outcome = asked or (marked.outcome() if marked is not None else None)
         if outcome is None and self._shared.queued:  # a queued outcome is only taken by a task the balance covers
             self._accounts.check(api_key, cost)
-            queued = self._queued(api_key, CREATE_TASK, call=False)
+            queued = self._queued(api_key, operation_id, call=False)
             outcome = queued.outcome() if queued is not None else None
         return outcome or DEFAULT_OUTCOME
 

@@ -18,14 +18,17 @@ from pathlib import Path
 
 import httpx
 
+from contracts.apis import bundled_apis
 from contracts.family.catalogue import ModelCatalogue
 from contracts.spec.document import operations
+from contracts.spec.names import CREATE_TASK, GET_TASK_DETAILS
 from contracts.spec.validators import forget_format_checks
 from mock_server.delivery.callbacks import CallbackDispatcher, CallbackPolicy
 from mock_server.media.cache import MediaCache
 from mock_server.net import OwnAddresses
 from mock_server.services.accounts import Accounts
 from mock_server.services.admission import Admission, forget_targets
+from mock_server.services.apis import ApiService
 from mock_server.services.links import ResultLinks
 from mock_server.services.replay import ReplayBook
 from mock_server.services.retention import Retention
@@ -36,6 +39,7 @@ from mock_server.services.shared import SharedState, Toggles
 from mock_server.services.tasks import TaskService
 from mock_server.services.uploads import UploadService
 from mock_server.settings import Settings
+from mock_server.sim.api_records import ApiRecords
 from mock_server.sim.clock import VirtualClock
 from mock_server.sim.ratelimit import Rate
 from mock_server.sim.timelines import Timelines
@@ -92,6 +96,7 @@ class Services:
     media: MediaCache
     files: OfflineFiles
     catalogue: ModelCatalogue
+    apis: ApiService
     seeding: Seeding
     replay: ReplayBook | None
     own: OwnAddresses
@@ -123,8 +128,13 @@ class Services:
         tokens = Tokens(shared.secret)
         accounts = Accounts(store, initial_balance=settings.initial_balance, prices=settings.prices)
         own = OwnAddresses(settings.public_url)  # the listeners are learnt from the requests served
+        apis = bundled_apis()
+        api_records = {name: ApiRecords(api, tokens) for name, api in apis.items()}
+        api_operations = [found for api in apis.values() for found in api.operations.values()]
         admission = Admission(store=store, shared=shared, clock=clock, accounts=accounts, own=own,
-                              documented={op.operation_id: op.statuses for op in operations()},
+                              documented={op.operation_id: op.statuses for op in (*operations(), *api_operations)},
+                              creates=(CREATE_TASK, *(name for api in apis.values() for name in api.create)),
+                              queries=(GET_TASK_DETAILS, *(api.status.operation_id for api in apis.values())),
                               create_rate=Rate.parse(settings.create_rate_limit),
                               query_rate=Rate.parse(settings.query_rate_limit),
                               callback_allow_hosts=settings.callback_allow_hosts)
@@ -135,13 +145,13 @@ class Services:
             clock=clock, store=store, owner=process_name(), transport=transport,
             lease_seconds=settings.lease_seconds, own=own)
         settlement = Settlement(store=store, clock=clock, timelines=timelines, accounts=accounts,
-                                dispatcher=dispatcher, tokens=tokens)
+                                dispatcher=dispatcher, tokens=tokens, api_records=api_records)
         retention = Retention(store=store, clock=clock, timelines=timelines, max_tasks=settings.max_tasks,
                               max_bytes=settings.max_task_bytes)
         tasks = TaskService(store=store, clock=clock, timelines=timelines, accounts=accounts, admission=admission,
                             tokens=tokens, retention=retention,
                             settlement=settlement, catalogue=catalogue, record_ttl_seconds=settings.record_ttl_seconds,
-                            replay=replay)
+                            replay=replay, api_records=api_records)
         links = ResultLinks(tasks=tasks, clock=clock, tokens=tokens,
                             result_ttl_seconds=settings.result_ttl_seconds,
                             link_ttl_seconds=settings.download_url_ttl_seconds)
@@ -159,6 +169,7 @@ class Services:
                    requests=store.requests,
                    media=MediaCache(data_dir / "results", settings.max_data_bytes // 2), files=files,
                    catalogue=catalogue, replay=replay, own=own, _store=store, _owned=owned,
+                   apis=ApiService(apis, tasks=tasks, clock=clock),
                    seeding=Seeding(catalogue=catalogue, accounts=accounts, clock=clock, tokens=tokens))
 
     def reset(self, api_key: str | None = None) -> None:
@@ -167,6 +178,7 @@ class Services:
         speed and offset. With `api_key`: that key's part only (the clock and switches are shared)."""
         self._store.clear(api_key)
         self.tasks.forget_caches()
+        self.apis.forget_caches()
         forget_targets()
         forget_format_checks()
         if api_key is None:

@@ -10,12 +10,14 @@ from __future__ import annotations
 
 import dataclasses
 import logging
+from collections.abc import Mapping
 
 import orjson
 
 from mock_server.delivery.callbacks import CallbackDispatcher, Delivery
 from mock_server.errors import NO_CALLBACK_URL, TASK_RUNNING, ApiError
 from mock_server.services.accounts import Accounts
+from mock_server.sim.api_records import ApiRecords
 from mock_server.sim.clock import VirtualClock
 from mock_server.sim.lifecycle import Timeline
 from mock_server.sim.records import callback_payload
@@ -31,8 +33,10 @@ LOG = logging.getLogger("apikley_mock.settlement")
 
 class Settlement:
     def __init__(self, *, store: TaskStore, clock: VirtualClock, timelines: Timelines, accounts: Accounts,
-                 dispatcher: CallbackDispatcher, tokens: Tokens) -> None:
+                 dispatcher: CallbackDispatcher, tokens: Tokens,
+                 api_records: Mapping[str, ApiRecords] | None = None) -> None:
         self._tokens = tokens
+        self._api_records = dict(api_records or {})
         self._store = store
         self._clock = clock
         self._timelines = timelines
@@ -66,38 +70,45 @@ class Settlement:
         return self._accounts.balance(api_key)
 
     def redeliver(self, task: Task) -> None:
-        """Send an ended task's callback again, now."""
+        """Send an ended task's callback again, now (an API with staged callbacks: its last)."""
         timeline = self._timelines(task)
         if timeline.end is None or timeline.end.at_ms > self._clock.now_ms():
             raise ApiError(422, TASK_RUNNING.format(task_id=task.task_id))
         if not task.callback_url:
             raise ApiError(422, NO_CALLBACK_URL.format(task_id=task.task_id))
         now = self._clock.now_ms()
-        self._dispatcher.schedule(self._delivery(task, timeline, refund=0.0, due_ms=now), now)
+        self._dispatcher.schedule(self._deliveries(task, timeline, refund=0.0)[-1][1], now)
 
     def _settle(self, task: Task, timeline: Timeline) -> None:
-        """Refund a failed generation and hand its callback to the dispatcher, due when the
-        task ended (or as its outcome says), in one step with marking it settled."""
+        """Refund a failed generation and hand its callbacks to the dispatcher, each due when
+        its stage came (or as the task's outcome says), in one step with marking it settled."""
         assert timeline.end is not None
         refund = task.credits if timeline.end.state == "fail" else 0.0  # a failed generation is not charged
         deliveries: list[tuple[int, Delivery]] = []
         mode = task.outcome.callback
         if task.callback_url and mode != "drop":
-            due = timeline.end.at_ms
-            if mode == "delay":
-                due += round(task.outcome.callback_delay_s * 1000)
-            delivery = self._delivery(task, timeline, refund=refund, due_ms=due)
-            deliveries.append((due, delivery))
-            if mode == "duplicate":
-                deliveries.append((due, dataclasses.replace(delivery, copy=2)))
+            for due, delivery in self._deliveries(task, timeline, refund=refund):
+                if mode == "delay":
+                    due += round(task.outcome.callback_delay_s * 1000)
+                delivery = dataclasses.replace(delivery, due_ms=due)
+                deliveries.append((due, delivery))
+                if mode == "duplicate":
+                    deliveries.append((due, dataclasses.replace(delivery, copy=2)))
         settled = self._store.settle(task.task_id, refund=refund, initial_balance=self._accounts.initial_balance,
                                      deliveries=[(due, delivery.encode()) for due, delivery in deliveries])
         if settled and task.callback_url and mode == "drop":
-            self._dispatcher.drop(self._delivery(task, timeline, refund=refund, due_ms=timeline.end.at_ms))
+            for _, delivery in self._deliveries(task, timeline, refund=refund):
+                self._dispatcher.drop(delivery)
 
-    def _delivery(self, task: Task, timeline: Timeline, *, refund: float, due_ms: int) -> Delivery:
-        # The balance after this task's refund (which is applied in the same step as the hand-off).
-        payload = callback_payload(task, timeline, self._tokens,
-                                   remained_credits=self._accounts.balance(task.api_key) + refund)
-        assert task.callback_url is not None
-        return Delivery(task.task_id, task.api_key, task.callback_url, orjson.dumps(payload).decode(), due_ms=due_ms)
+    def _deliveries(self, task: Task, timeline: Timeline, *, refund: float) -> list[tuple[int, Delivery]]:
+        """The task's callbacks, (due, delivery) in order: the market's one at the end, or
+        another API's as its mapping says (Suno's at each stage)."""
+        assert task.callback_url is not None and timeline.end is not None
+        if task.api is not None:
+            bodies = self._api_records[task.api].callbacks(task, timeline)
+        else:
+            # The balance after this task's refund (which is applied in the same step as the hand-off).
+            bodies = [(timeline.end.at_ms, callback_payload(
+                task, timeline, self._tokens, remained_credits=self._accounts.balance(task.api_key) + refund))]
+        return [(due, Delivery(task.task_id, task.api_key, task.callback_url, orjson.dumps(body).decode(),
+                               due_ms=due)) for due, body in bodies]

@@ -25,3 +25,12 @@ def id_number(task_id: str) -> int | None:
     """The numeric part of an id this generator could have issued, else None."""
     digits = task_id.removeprefix(PREFIX)
     return int(digits) if digits != task_id and digits.isdigit() else None
+
+
+def styled_id(number: int, *, api: str, prefix: str = "", style: str = "hex") -> str:
+    """An id of another API's task: `prefix` then 32 hex (Veo's `veo_task_...`, Suno's) or a
+    UUID (Runway's), derived from the store's number as the market's are."""
+    digest = hashlib.blake2b(f"{api}:{number}".encode(), digest_size=16).hexdigest()
+    if style == "uuid":
+        digest = f"{digest[:8]}-{digest[8:12]}-{digest[12:16]}-{digest[16:20]}-{digest[20:]}"
+    return prefix + digest

@@ -28,3 +28,8 @@ class Task(NamedTuple):
         """Whether its end has work to do: a callback to hand off, or credits to refund. Other
         tasks end by the clock alone."""
         return bool(self.callback_url) or self.outcome.may_fail
+
+    @property
+    def api(self) -> str | None:
+        """The other API it belongs to (`veo` for `veo:veo3_fast`); None for a market task."""
+        return self.model.partition(":")[0] if ":" in self.model else None

@@ -1,0 +1,177 @@
+"""The family's other APIs (Veo, Suno, Runway ...): each one bundled spec under
+`openapi/apis/`, whose `x-apikley-api` extension maps the shared lifecycle onto that API:
+which operations open a task and which one reads it, how each state shows in its record
+(`stages`), the record and callback as templates, what a task makes, its ids, prices and
+error texts. One general engine reads these; adding an API is a spec and its mapping.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from contracts.family.pages import RESULTS_EXTENSION, ModelPage
+from contracts.spec.document import JSON, Operation, operations
+from contracts.spec.lifecycle import TRANSITIONS
+
+MAPPING = "x-apikley-api"
+ID_STYLES = ("hex", "uuid")
+OUTPUT_KINDS = ("video", "image", "audio")
+
+
+class ApiSpecError(ValueError):
+    """A bundled API spec whose mapping cannot be read; the message names the file and field."""
+
+
+@dataclass(frozen=True)
+class Side:
+    """An operation answering from a successful task (Veo's 1080p video, 4o Image's download URL)."""
+
+    task_field: str  # the query or body field naming the task
+    data: Any  # the answer's `data`, a template
+
+
+@dataclass(frozen=True, eq=False)  # one per bundled spec: compared (and cached by) identity
+class Api:
+    name: str
+    title: str
+    source: str
+    document: JSON = field(repr=False)
+    mapping: JSON = field(repr=False)
+
+    # --- what the mapping says ------------------------------------------------------------
+    @functools.cached_property
+    def operations(self) -> dict[str, Operation]:
+        return {found.operation_id: found for found in operations(self.document)}
+
+    @property
+    def create(self) -> tuple[str, ...]:
+        return tuple(self.mapping["create"])
+
+    @property
+    def status(self) -> Operation:
+        return self.operations[self.mapping["status"]]
+
+    @property
+    def extends(self) -> tuple[str, str] | None:
+        """(operation, field): an operation continuing an earlier task named in `field`."""
+        found = self.mapping.get("extends")
+        return (found["operation"], found["field"]) if found else None
+
+    @property
+    def models(self) -> tuple[str, ...]:
+        return tuple(self.mapping["model"]["names"])
+
+    def model_of(self, body: Mapping[str, Any]) -> str:
+        """The model a request names (its `model` field), else the API's default."""
+        spec = self.mapping["model"]
+        named = body.get(spec.get("field", "model"))
+        return named if isinstance(named, str) and named in self.models else str(spec["default"])
+
+    @functools.cached_property
+    def sides(self) -> dict[str, Side]:
+        return {name: Side(value["task"], value["data"]) for name, value in self.mapping.get("side", {}).items()}
+
+    @property
+    def stages(self) -> dict[str, tuple[JSON, ...]]:
+        """Each shared state as the API shows it: one or more steps (a state shown in steps
+        splits its time evenly between them), each a dict of template values."""
+        return {state: tuple(value) if isinstance(value, list) else (value,)
+                for state, value in self.mapping["stages"].items()}
+
+    @property
+    def staged_callbacks(self) -> bool:
+        """Whether a callback is sent at each step naming one (`callback:`), not only at the end."""
+        return any("callback" in step for steps in self.stages.values() for step in steps)
+
+    @property
+    def record(self) -> Any:
+        return self.mapping["record"]
+
+    @property
+    def callback(self) -> Any:
+        return self.mapping["callback"]
+
+    @property
+    def not_found(self) -> str:
+        return str(self.mapping.get("not-found", "record is null"))
+
+    @property
+    def not_ready(self) -> str:
+        return str(self.mapping.get("not-ready", "record status is not success"))
+
+    @property
+    def failure(self) -> tuple[int, str]:
+        found = self.mapping["failure"]
+        return int(found["code"]), str(found["message"])
+
+    @property
+    def id_prefix(self) -> str:
+        return str(self.mapping["ids"].get("prefix", ""))
+
+    @property
+    def id_style(self) -> str:
+        return str(self.mapping["ids"]["style"])
+
+    @property
+    def covers(self) -> bool:
+        """Each result has a cover image (Suno's tracks)."""
+        return bool(self.mapping["output"].get("covers"))
+
+    def shaped_input(self, body: Mapping[str, Any]) -> Mapping[str, Any]:
+        """The request as the family's shape fields read it (`aspectRatio` -> `aspect_ratio`)."""
+        renames: Mapping[str, str] = self.mapping["output"].get("rename", {})
+        if not renames:
+            return body
+        return {**body, **{target: body[source] for source, target in renames.items() if source in body}}
+
+    @functools.cache  # noqa: B019 -- one per model, for the process's life
+    def page(self, model: str) -> ModelPage:
+        """The model as the family's outputs and prices read a model page: its input the create
+        body, the mapping's fixed shape values as defaults; id `<api>:<model>`."""
+        output = self.mapping["output"]
+        create = self.operations[self.create[0]]
+        body = create.body_schema()
+        renamed = {target: body.get("properties", {}).get(source, {})
+                   for source, target in output.get("rename", {}).items()}
+        fixed = {name: {"default": value} for name, value in output.get("shape", {}).items()}
+        schema = {"type": "object", "properties": {"input": {
+            **body, "properties": {**body.get("properties", {}), **renamed, **fixed}}}}
+        definition = {"operationId": create.operation_id,
+                      "requestBody": {"content": {"application/json": {"schema": schema}}}}
+        if output.get("count"):
+            definition[RESULTS_EXTENSION] = output["count"]
+        credits = self.mapping["credits"]
+        price = credits.get(model) if isinstance(credits, dict) else credits
+        return ModelPage(f"{self.name}:{model}", self.source, Operation(create.operation_id, create.method,
+                                                                        create.path, definition),
+                         output["kind"], price, self.document)
+
+
+def api_from(document: JSON, source: str) -> Api:
+    """The API a bundled spec describes, its mapping checked."""
+    mapping = document.get(MAPPING)
+    if not isinstance(mapping, dict):
+        raise ApiSpecError(f"{source}: no {MAPPING} mapping")
+    api = Api(str(mapping.get("name", "")), str(mapping.get("title", "")), source, document, mapping)
+    known = {found.operation_id for found in operations(document)}
+    problems = [f"{what} {name!r} is not an operation of the spec"
+                for what, names in (("create", mapping.get("create", [])), ("status", [mapping.get("status")]),
+                                    ("side", list(mapping.get("side", {}))))
+                for name in names if name not in known]
+    if not api.name or not mapping.get("create"):
+        problems.append("name and create are required")
+    if set(mapping.get("stages", {})) != set(TRANSITIONS):
+        problems.append(f"stages must name each of {sorted(TRANSITIONS)}")
+    if mapping.get("ids", {}).get("style") not in ID_STYLES:
+        problems.append(f"ids.style must be one of {list(ID_STYLES)}")
+    if mapping.get("output", {}).get("kind") not in OUTPUT_KINDS:
+        problems.append(f"output.kind must be one of {list(OUTPUT_KINDS)}")
+    for key in ("record", "callback", "failure", "credits", "model"):
+        if key not in mapping:
+            problems.append(f"{key} is required")
+    if problems:
+        raise ApiSpecError(f"{source}: {MAPPING}: {'; '.join(problems)}")
+    return api
