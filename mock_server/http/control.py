@@ -48,6 +48,10 @@ class Control:
         timeline = self.tasks.timeline(task)
         return {
             "apiKey": task.api_key,
+            "api": task.api or "market",  # whose status endpoint answers `record`
+            "model": task.model,
+            "state": (state := timeline.at(self.services.clock.now_ms()).state),
+            "files": self.services.links.files(task) if state == "success" else [],  # every API's alike
             "record": self.tasks.record(task),
             "timeline": [{"state": stage.state, "at": stage.at_ms} for stage in timeline.stages],
             "outcome": dataclasses.asdict(task.outcome),

@@ -41,7 +41,7 @@ class ResultLinks:
         path = urlsplit(url).path
         name = path.rsplit("/", 1)[-1]
         task = self._tasks.find(name.partition(".")[0]) if path.startswith(RESULTS_PREFIX) else None
-        mine = {urlsplit(found).path: found for found in self._urls(task)} if task is not None else {}
+        mine = {urlsplit(found).path: found for found in self.files(task)} if task is not None else {}
         if (task is None or task.api_key != api_key or not is_own_url(url, (task.origin, *own))
                 or path not in mine or not self.available(task)):
             raise ApiError(422, NOT_GENERATED_HERE)
@@ -65,7 +65,7 @@ class ResultLinks:
         signed = hmac.compare_digest(signature or "", self._tokens.link(task_id, expires_ms))
         return task if signed and self._clock.now_ms() <= expires_ms else None
 
-    def _urls(self, task: Task) -> list[str]:
+    def files(self, task: Task) -> list[str]:
         """Every file of the task: its results, and a video's still frames."""
         token = self._tokens.result(task.task_id)
         return [result_url(task.origin, token, task.task_id, "png" if variant in FRAMES else task.output.extension,

@@ -90,8 +90,9 @@ class TaskService:
             opening = Opening(page, body.get("input", {}), body, CREATE_TASK, self._namer(page.vendor))
         page = opening.page
         output = self._outputs(page, opening.given)
-        if opening.covers:  # each result's cover image, as a video's still frames are kept
-            output = dataclasses.replace(output, frames=True, width=COVER_PIXELS, height=COVER_PIXELS)
+        if opening.covers:  # each result's cover image: kept as a video's still frames are
+            output = dataclasses.replace(output, frames=True) if output.kind == "video" else \
+                dataclasses.replace(output, frames=True, width=COVER_PIXELS, height=COVER_PIXELS)
         cost = self._accounts.price(output, page_credits=page.credits)
         self._settlement.settle()  # refunds due by now count towards the balance
         outcome = self._admission.admit_task(api_key, opening.admitted, output, cost=cost, asked=outcome,

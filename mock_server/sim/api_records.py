@@ -77,7 +77,6 @@ class ApiRecords:
         urls = [result["url"] for result in results if result["ready"]]
         code, message = self._failure(task.outcome) if failed else (None, None)
         return {
-            **step.values,
             "taskId": task.task_id, "model": task.model.partition(":")[2], "param": task.param,
             "input": orjson.loads(task.param), "state": state, "ended": ended, "failed": failed,
             "succeeded": state == "success", "createTime": task.created_ms, "updateTime": step.at_ms,
@@ -85,6 +84,7 @@ class ApiRecords:
             "costTime": max(0, (step.stage.at_ms - task.created_ms) // 1000) if ended else None,
             "failCode": code, "failMsg": message, "credits": task.credits, "resolution": output.resolution,
             "results": results, "resultUrls": urls, "resultUrl": urls[0] if urls else None,
+            **step.values,  # the API's own spellings (Runway's `state: wait`) over the shared ones
         }
 
     def results(self, task: Task, ready: int) -> list[dict[str, Any]]:

@@ -26,10 +26,14 @@ def render(template: Any, context: Mapping[str, Any]) -> Any:
 
 
 def lookup(name: str, context: Mapping[str, Any]) -> Any:
-    """`a.b.c` in nested mappings; None where a part is missing (an optional request field)."""
+    """`a.b.c` in nested mappings (`results.0.id`: an item of a list); None where a part is
+    missing (an optional request field)."""
     value: Any = context
     for part in name.split("."):
-        value = value.get(part, None) if isinstance(value, Mapping) else None
+        if isinstance(value, list):
+            value = value[int(part)] if part.isdigit() and int(part) < len(value) else None
+        else:
+            value = value.get(part, None) if isinstance(value, Mapping) else None
         if value is None:
             return None
     return value

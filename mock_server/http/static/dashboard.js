@@ -79,14 +79,25 @@ function fill(tbody, rows) {
 
 // --- the home view: tasks, controls, request journal -------------------------------------
 
+// Every API's record keeps the request as a JSON string: the market's `param` (prompt under
+// `input`), Veo's `paramJson`, Suno's `param` (prompt at the top), Runway's `generateParam`.
+function requestOf(record) {
+  return parsed(record.param ?? record.paramJson ?? "") ?? record.generateParam ?? null;
+}
+
+function promptOf(record) {
+  const request = requestOf(record);
+  return request?.input?.prompt ?? request?.prompt ?? "";
+}
+
 function taskRow(view, now) {
   const record = view.record;
-  const prompt = parsed(record.param)?.input?.prompt ?? "";
+  const prompt = promptOf(record);
   return el("tr", { "data-task-id": record.taskId },
     el("td", {}, el("a", { href: `#/tasks/${encodeURIComponent(record.taskId)}` }, el("code", {}, record.taskId))),
-    el("td", {}, record.model),
-    el("td", { class: "task-state" }, stateBadge(record.state)),
-    el("td", {}, seconds(now - record.createTime)),
+    el("td", {}, view.model),
+    el("td", { class: "task-state" }, stateBadge(view.state)),
+    el("td", {}, seconds(now - view.timeline[0].at)),
     el("td", {}, record.creditsConsumed ?? "–"),
     el("td", {}, view.apiKey),
     el("td", { class: "prompt", title: String(prompt) }, String(prompt)));
@@ -217,27 +228,26 @@ async function refreshTask(taskId, now) {
     control("GET", `/callbacks?taskId=${encodeURIComponent(taskId)}`)]);
   const record = view.record;
   $("#task-id").textContent = record.taskId;
-  $("#task-state").replaceChildren(stateBadge(record.state));
-  $("#task-summary").textContent = `${record.model} · key ${view.apiKey} · created ${when(record.createTime)}` +
+  $("#task-state").replaceChildren(stateBadge(view.state));
+  $("#task-summary").textContent = `${view.model} · key ${view.apiKey} · created ${when(view.timeline[0].at)}` +
     ` · credits ${record.creditsConsumed ?? "–"}${record.failMsg ? ` · failed: ${record.failCode} ${record.failMsg}` : ""}`;
   $("#timeline").replaceChildren(...timeline(view.timeline, now));
   // Every file (a set of results, a video's first and last frames), or a text model's object.
   const made = parsed(record.resultJson ?? "") ?? {};
-  const urls = [...(made.resultUrls ?? []), ...(made.firstFrameUrl ?? []), ...(made.lastFrameUrl ?? [])]
-    .filter(isWebUrl);
-  const shown = `${record.state} ${urls.join(" ")} ${JSON.stringify(made.resultObject ?? null)}`;
+  const urls = view.files.filter(isWebUrl);
+  const shown = `${view.state} ${urls.join(" ")} ${JSON.stringify(made.resultObject ?? null)}`;
   if (shown !== shownResult) {
     shownResult = shown;
-    const empty = record.state === "fail" ? failure(record) : el("p", { class: "empty" }, "No result (yet).");
+    const empty = view.state === "fail" ? failure(record) : el("p", { class: "empty" }, "No result (yet).");
     const text = made.resultObject === undefined ? []
       : [el("pre", { class: "result-object" }, JSON.stringify(made.resultObject, null, 2))];
     $("#result").replaceChildren(...(urls.length ? urls.flatMap(preview) : text.length ? text : [empty]));
   }
   $("#outcome").textContent = planned(view.outcome);
-  $("#outcome-form").hidden = view.settled || ["success", "fail"].includes(record.state);
+  $("#outcome-form").hidden = view.settled || ["success", "fail"].includes(view.state);
   fill($("#callbacks tbody"), attempts.map(callbackRow));
   $("#no-callbacks").hidden = attempts.length > 0;
-  $("#task-request").textContent = JSON.stringify(parsed(record.param), null, 2);
+  $("#task-request").textContent = JSON.stringify(requestOf(record), null, 2);
   $("#task-record").textContent = JSON.stringify(record, null, 2);
 }
 
