@@ -18,6 +18,7 @@ import tempfile
 import time
 import urllib.request
 from pathlib import Path
+from typing import Any
 
 from bench.fixtures import fixture_costs
 from bench.harness import CONNECTIONS, ROUNDS, SECONDS, Server, describe, free_port, measure, server
@@ -168,12 +169,35 @@ def scale_section(body: bytes, config: Path) -> list[str]:
     return scale_out(KEY, body, config)
 
 
-def created_on(port: int, auth: dict[str, str]) -> str:
-    """A task made on the mock at `port`, for Get Task Details to read."""
-    request = urllib.request.Request(f"http://127.0.0.1:{port}{CREATE_TASK_PATH}", data=BODY,
+def created_on(port: int, auth: dict[str, str], path: str = CREATE_TASK_PATH, body: bytes = BODY) -> str:
+    """A task made on the mock at `port` (by createTask, or another API's create at `path`),
+    for its status endpoint to read."""
+    request = urllib.request.Request(f"http://127.0.0.1:{port}{path}", data=body,
                                      headers={**auth, "Content-Type": "application/json"})
     with urllib.request.urlopen(request) as answer:
         return str(json.load(answer)["data"]["taskId"])
+
+
+# The family's other APIs measured against the market's calls on the same mock (issue #24).
+OTHER_APIS = {
+    "veo": ("/api/v1/veo/generate", json.dumps({"prompt": "A dog playing in a park", "model": "veo3_fast",
+                                                    "callBackUrl": "http://127.0.0.1:9/hook"}).encode(),
+            "/api/v1/veo/record-info"),
+    "suno": ("/api/v1/generate", json.dumps({"prompt": "A calm piano piece", "customMode": False,
+                                             "instrumental": True, "model": "V4_5",
+                                             "callBackUrl": "http://127.0.0.1:9/hook"}).encode(),
+             "/api/v1/generate/record-info"),
+}
+
+
+def other_api_loads(mock: Any, port: int, auth: dict[str, str]) -> dict[str, tuple[Any, ...]]:
+    loads: dict[str, tuple[Any, ...]] = {}
+    for create_path, body, status_path in OTHER_APIS.values():
+        task_id = created_on(port, auth, create_path, body)
+        loads[f"mock POST {create_path}"] = (mock, port, "POST", create_path,
+                                            {**auth, "Content-Type": "application/json"}, body)
+        loads[f"mock GET {status_path}"] = (mock, port, "GET", f"{status_path}?taskId={task_id}", auth, b"")
+    return loads
 
 
 def main() -> int:
@@ -238,6 +262,7 @@ def main() -> int:
                 "mock POST createTask, speed 15": (running, running_port, "POST", CREATE_TASK_PATH,
                                                    {**auth, "Content-Type": "application/json"}, POLLED_BODY),
                 "mock GET recordInfo, speed 15": (running, running_port, "GET", running_details, auth, b""),
+                **other_api_loads(mock, mock_port, auth),
             }, verbose=args.verbose)
             proxy_lines = [] if args.only == "throughput" else proxy_overhead(mock, mock_port, details, auth)
         scale_lines = [] if args.only == "throughput" else scale_section(BODY, config)
@@ -255,6 +280,11 @@ def main() -> int:
           + "  (vs the seed alone; target >= 95%)")
     print(describe("mock POST createTask, nano-banana-pro", results["mock POST createTask, nano-banana-pro"],
                    seed_only) + "  (a catalogue model vs the seed alone; target >= 90%)")
+    for name, (create_path, _, status_path) in OTHER_APIS.items():
+        print(describe(f"mock POST {create_path}", results[f"mock POST {create_path}"], results["mock POST createTask"])
+              + f"  ({name} vs createTask; target >= 90%)")
+        print(describe(f"mock GET {status_path}", results[f"mock GET {status_path}"], results["mock GET recordInfo"])
+              + f"  ({name} vs recordInfo; target >= 90%)")
     print(f"mock ready after process start: {mock.ready_seconds:.2f} s with the catalogue "
           f"({seed_alone.ready_seconds:.2f} s with the seed alone; target < 1 s)")
     for line in catalogue_memory():

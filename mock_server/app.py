@@ -45,7 +45,8 @@ def create_app(settings: Settings | None = None, *, clock: VirtualClock | None =
     public_host = urlsplit(settings.public_url).hostname if settings.public_url else None
     access = Access(settings.admin_token, own_hosts=[public_host] if public_host else [])
     routes = [*operations, *control_routes(services, access, settings.public_url), *file_routes(services),
-              *spec_routes(services.catalogue, public_url=settings.public_url), *page_routes(access)]
+              *spec_routes(services.catalogue, services.apis.apis, public_url=settings.public_url),
+              *page_routes(access)]
 
     async def routing(request: Request, exc: Exception) -> Response:
         return renderer.response(routing_error(request, exc))

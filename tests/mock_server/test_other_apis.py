@@ -241,3 +241,14 @@ def find_urls(value: Any) -> set[str]:
     if isinstance(value, list):
         return set().union(*(find_urls(item) for item in value))
     return set()
+
+
+def test_openapi_json_serves_each_apis_spec_with_the_mock_as_its_server(mock: RunningMock) -> None:
+    listed = mock.client.get("/openapi/apis.json").json()
+    assert {entry["api"] for entry in listed} == set(bundled_apis())
+    for entry in listed:
+        document = mock.client.get(entry["spec"]).json()
+        assert document["servers"][0]["url"] == mock.base_url
+        assert document["paths"] == bundled_apis()[entry["api"]].document["paths"]
+    missing = mock.client.get("/openapi.json", params={"api": "nope"})
+    assert missing.status_code == 404 and "veo" in missing.json()["msg"]
