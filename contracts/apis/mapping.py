@@ -46,42 +46,49 @@ class Api:
     def operations(self) -> dict[str, Operation]:
         return {found.operation_id: found for found in operations(self.document)}
 
-    @property
+    @functools.cached_property
     def create(self) -> tuple[str, ...]:
         return tuple(self.mapping["create"])
 
-    @property
+    @functools.cached_property
     def status(self) -> Operation:
         return self.operations[self.mapping["status"]]
 
-    @property
+    @functools.cached_property
     def extends(self) -> tuple[str, str] | None:
         """(operation, field): an operation continuing an earlier task named in `field`."""
         found = self.mapping.get("extends")
         return (found["operation"], found["field"]) if found else None
 
-    @property
+    @functools.cached_property
     def models(self) -> tuple[str, ...]:
         return tuple(self.mapping["model"]["names"])
 
     def model_of(self, body: Mapping[str, Any]) -> str:
         """The model a request names (its `model` field), else the API's default."""
-        spec = self.mapping["model"]
-        named = body.get(spec.get("field", "model"))
-        return named if isinstance(named, str) and named in self.models else str(spec["default"])
+        named = body.get(self.model_field)
+        return named if isinstance(named, str) and named in self.models else self.default_model
+
+    @functools.cached_property
+    def model_field(self) -> str:
+        return str(self.mapping["model"].get("field", "model"))
+
+    @functools.cached_property
+    def default_model(self) -> str:
+        return str(self.mapping["model"]["default"])
 
     @functools.cached_property
     def sides(self) -> dict[str, Side]:
         return {name: Side(value["task"], value["data"]) for name, value in self.mapping.get("side", {}).items()}
 
-    @property
+    @functools.cached_property
     def stages(self) -> dict[str, tuple[JSON, ...]]:
         """Each shared state as the API shows it: one or more steps (a state shown in steps
         splits its time evenly between them), each a dict of template values."""
         return {state: tuple(value) if isinstance(value, list) else (value,)
                 for state, value in self.mapping["stages"].items()}
 
-    @property
+    @functools.cached_property
     def staged_callbacks(self) -> bool:
         """Whether a callback is sent at each step naming one (`callback:`), not only at the end."""
         return any("callback" in step for steps in self.stages.values() for step in steps)
@@ -94,35 +101,39 @@ class Api:
     def callback(self) -> Any:
         return self.mapping["callback"]
 
-    @property
+    @functools.cached_property
     def not_found(self) -> str:
         return str(self.mapping.get("not-found", "record is null"))
 
-    @property
+    @functools.cached_property
     def not_ready(self) -> str:
         return str(self.mapping.get("not-ready", "record status is not success"))
 
-    @property
+    @functools.cached_property
     def failure(self) -> tuple[int, str]:
         found = self.mapping["failure"]
         return int(found["code"]), str(found["message"])
 
-    @property
+    @functools.cached_property
     def id_prefix(self) -> str:
         return str(self.mapping["ids"].get("prefix", ""))
 
-    @property
+    @functools.cached_property
     def id_style(self) -> str:
         return str(self.mapping["ids"]["style"])
 
-    @property
+    @functools.cached_property
     def covers(self) -> bool:
         """Each result has a cover image (Suno's tracks)."""
         return bool(self.mapping["output"].get("covers"))
 
+    @functools.cached_property
+    def renames(self) -> Mapping[str, str]:
+        return dict(self.mapping["output"].get("rename", {}))
+
     def shaped_input(self, body: Mapping[str, Any]) -> Mapping[str, Any]:
         """The request as the family's shape fields read it (`aspectRatio` -> `aspect_ratio`)."""
-        renames: Mapping[str, str] = self.mapping["output"].get("rename", {})
+        renames = self.renames
         if not renames:
             return body
         return {**body, **{target: body[source] for source, target in renames.items() if source in body}}

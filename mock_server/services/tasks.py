@@ -15,7 +15,7 @@ from typing import Any, NamedTuple
 import orjson
 
 from contracts.family.catalogue import ModelCatalogue
-from contracts.family.outputs import Outputs
+from contracts.family.outputs import Outputs, OutputSpec
 from contracts.family.pages import ModelPage
 from contracts.spec.lifecycle import TERMINAL
 from contracts.spec.names import CREATE_TASK
@@ -39,6 +39,14 @@ from mock_server.store.base import TaskStore
 
 GC_FREEZE_EVERY = 1000
 COVER_PIXELS = 512  # a result's cover image (Suno's tracks): square
+
+
+@functools.lru_cache(maxsize=1024)
+def with_covers(output: OutputSpec) -> OutputSpec:
+    """Each result's cover image, kept as a video's still frames are (an audio's: square)."""
+    if output.kind == "video":
+        return dataclasses.replace(output, frames=True)
+    return dataclasses.replace(output, frames=True, width=COVER_PIXELS, height=COVER_PIXELS)
 
 
 class Opening(NamedTuple):
@@ -90,9 +98,8 @@ class TaskService:
             opening = Opening(page, body.get("input", {}), body, CREATE_TASK, self._namer(page.vendor))
         page = opening.page
         output = self._outputs(page, opening.given)
-        if opening.covers:  # each result's cover image: kept as a video's still frames are
-            output = dataclasses.replace(output, frames=True) if output.kind == "video" else \
-                dataclasses.replace(output, frames=True, width=COVER_PIXELS, height=COVER_PIXELS)
+        if opening.covers:
+            output = with_covers(output)
         cost = self._accounts.price(output, page_credits=page.credits)
         self._settlement.settle()  # refunds due by now count towards the balance
         outcome = self._admission.admit_task(api_key, opening.admitted, output, cost=cost, asked=outcome,

@@ -29,6 +29,15 @@ class Step(NamedTuple):
     values: dict[str, Any]
 
 
+def phase_at(api: Api, timeline: Timeline, now_ms: int) -> tuple[Any, ...]:
+    """What a record at `now_ms` depends on: the stage, and the step when its state has several
+    (cheaper than `step_at` on the polling path)."""
+    stage = timeline.at(now_ms)
+    if len(api.stages[stage.state]) == 1:
+        return (stage,)
+    return step_at(api, timeline, now_ms)[:2]
+
+
 def steps_of(api: Api, timeline: Timeline) -> list[Step]:
     """Every step the timeline passes through, in order (a state shown in steps splits its
     time evenly; a state with no end yet shows its first step only)."""

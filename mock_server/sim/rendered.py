@@ -9,7 +9,7 @@ from collections.abc import Hashable
 
 import orjson
 
-from mock_server.sim.api_records import ApiRecords, step_at
+from mock_server.sim.api_records import ApiRecords, phase_at
 from mock_server.sim.lifecycle import Timeline
 from mock_server.sim.records import task_record
 from mock_server.sim.task import Task
@@ -30,7 +30,7 @@ class RenderedRecords:
     def __call__(self, task: Task, timeline: Timeline, now_ms: int) -> orjson.Fragment:
         """The task's record at `now_ms`, as a JSON fragment the renderer embeds as it is."""
         api = self._api
-        phase: Hashable = timeline.at(now_ms) if api is None else step_at(api.api, timeline, now_ms)[:2]
+        phase: Hashable = timeline.at(now_ms) if api is None else phase_at(api.api, timeline, now_ms)
         cached = self._entries.get(task.task_id)
         if cached is not None and cached[1] == phase and (cached[0] is task or cached[0] == task):
             return cached[2]
