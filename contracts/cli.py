@@ -43,6 +43,9 @@ def parser() -> argparse.ArgumentParser:
     run.add_argument("--models", "--model", action="append", default=[], metavar="PATTERN", dest="models",
                      help="check the loaded models matching this glob (`kling*`, `nano-banana-pro`; repeatable; "
                           "default: the seed model and those of your own pages). Each costs one billable task")
+    run.add_argument("--api", action="append", default=[], metavar="NAME", dest="apis",
+                     help="which of the family's APIs to check: market (createTask, the default), veo, suno, "
+                          "runway, aleph, gpt4o-image, flux-kontext; repeatable. Each task costs one billable call")
     webhook = commands.add_parser("webhook", help="test your own callback handler")
     webhook.add_argument("--target", required=True, help="your handler's URL")
     webhook.add_argument("--hmac-key", help="sign callbacks (and send a forged one) with this key")
@@ -125,7 +128,7 @@ def run(args: argparse.Namespace) -> int:
                              max_billable=args.max_billable, hmac_key=args.hmac_key, seed=args.seed,
                              callback_url=args.callback_url, deadline_seconds=args.deadline,
                              schemathesis=not args.no_schemathesis, model_specs=tuple(args.model_spec),
-                             models=tuple(args.models))
+                             models=tuple(args.models), apis=tuple(args.apis) or ("market",))
     except ValueError as exc:
         print(f"apikley-contract: {exc}", file=sys.stderr)
         return 2

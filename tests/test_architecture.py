@@ -25,8 +25,9 @@ FLOORS: dict[str, dict[str, int]] = {
     "contracts": {
         "spec": 0,
         "family": 1,
-        "checks": 2, "apis": 2,
-        "traffic": 3, "run": 3,
+        "apis": 2,
+        "checks": 3,
+        "traffic": 4, "run": 4,
     },
 }
 # The top: wiring, each module may import the rooms below and the wiring named before it.

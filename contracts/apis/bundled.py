@@ -27,7 +27,7 @@ def bundled_apis() -> dict[str, Api]:
             document = yaml.safe_load(file.read_text(encoding="utf-8"))
         except (OSError, yaml.YAMLError) as exc:
             raise ApiSpecError(f"{file}: cannot be read ({exc})") from exc
-        api = api_from(document, f"bundled:apis/{file.name}")
+        api = api_from(document, f"bundled:apis/{file.name}", file)
         found[api.name] = api
     return found
 

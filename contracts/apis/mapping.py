@@ -10,6 +10,7 @@ from __future__ import annotations
 import functools
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from contracts.family.pages import RESULTS_EXTENSION, ModelPage
@@ -40,6 +41,7 @@ class Api:
     source: str
     document: JSON = field(repr=False)
     mapping: JSON = field(repr=False)
+    path: Path | None = None  # the spec's file (schemathesis reads it)
 
     # --- what the mapping says ------------------------------------------------------------
     @functools.cached_property
@@ -161,12 +163,12 @@ class Api:
                          output["kind"], price, self.document)
 
 
-def api_from(document: JSON, source: str) -> Api:
+def api_from(document: JSON, source: str, path: Path | None = None) -> Api:
     """The API a bundled spec describes, its mapping checked."""
     mapping = document.get(MAPPING)
     if not isinstance(mapping, dict):
         raise ApiSpecError(f"{source}: no {MAPPING} mapping")
-    api = Api(str(mapping.get("name", "")), str(mapping.get("title", "")), source, document, mapping)
+    api = Api(str(mapping.get("name", "")), str(mapping.get("title", "")), source, document, mapping, path)
     known = {found.operation_id for found in operations(document)}
     problems = [f"{what} {name!r} is not an operation of the spec"
                 for what, names in (("create", mapping.get("create", [])), ("status", [mapping.get("status")]),

@@ -12,8 +12,8 @@ from typing import Any
 
 import httpx
 
+from contracts.apis.conformance import family_response_problems as response_problems
 from contracts.checks.verdicts import CheckFailed
-from contracts.spec.conformance import response_problems
 from contracts.spec.names import API_PREFIX
 
 ResponseCheck = Callable[[httpx.Response], None]
@@ -58,7 +58,8 @@ def status_policy(response: httpx.Response) -> None:
 
 @response_check
 def conforms_to_spec(response: httpx.Response) -> None:
-    """The answer matches the bundled spec for its operation and status (openapi-core)."""
+    """The answer matches the spec of its API (the market's, Veo's, Suno's ...) for its operation and
+    status (openapi-core)."""
     request = response.request
     problems = response_problems(request.method, str(request.url), request_headers=request.headers,
                                  request_body=request.content, status=response.status_code,

@@ -1,21 +1,24 @@
 """The billable-call cap, enforced where requests are sent (an httpx transport), not estimated.
 
-Only a schema-valid createTask carrying the run's API key can cost credits upstream, so only
-those count; the one that would pass the cap is refused before it leaves the machine. What is
-reported as billable is what the server accepted (it answered a taskId): a refused call, for a
-wrong key or an empty balance, cost nothing.
+Only a schema-valid createTask (or another API's create: Veo's generate, Suno's ...)
+carrying the run's API key can cost credits upstream, so only those count; the one that would
+pass the cap is refused before it leaves the machine. What is reported as billable is what
+the server accepted (it answered a taskId): a refused call, for a wrong key or an empty
+balance, cost nothing.
 """
 
 from __future__ import annotations
 
+import functools
 import json
 from collections.abc import Callable
 from typing import Any
 
 import httpx
 
+from contracts.apis import bundled_apis
 from contracts.spec.names import CREATE_TASK
-from contracts.spec.validators import request_validators
+from contracts.spec.validators import RequestValidator, compile_operation, request_validators
 
 
 class BudgetExceeded(RuntimeError):
@@ -23,9 +26,13 @@ class BudgetExceeded(RuntimeError):
 
 
 def is_billable(request: httpx.Request, api_key: str, accepts: Callable[[Any], bool] | None = None) -> bool:
-    """A schema-valid createTask (by `accepts`, the seed model's rules by default) with the key."""
+    """A schema-valid createTask (by `accepts`, the seed model's rules by default), or a
+    schema-valid create of another API (Veo's generate ...), with the key."""
     validator = request_validators()[CREATE_TASK]
-    if request.method != "POST" or not request.url.path.endswith(validator.operation.path):
+    if request.method != "POST":
+        return False
+    other = other_creates().get(request.url.path)
+    if other is None and not request.url.path.endswith(validator.operation.path):
         return False
     if request.headers.get("authorization", "").strip() != f"Bearer {api_key}":
         return False
@@ -33,7 +40,14 @@ def is_billable(request: httpx.Request, api_key: str, accepts: Callable[[Any], b
         body = json.loads(request.content or b"null")
     except ValueError:
         return False
-    return (accepts or validator.accepts)(body)
+    return other.accepts(body) if other is not None else (accepts or validator.accepts)(body)
+
+
+@functools.cache
+def other_creates() -> dict[str, RequestValidator]:
+    """Every other API's operations that open a task, by path (each may cost credits upstream)."""
+    return {api.operations[name].path: compile_operation(api.operations[name])
+            for api in bundled_apis().values() for name in api.create}
 
 
 def accepted(response: httpx.Response) -> bool:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import threading
 import time
+from collections.abc import Callable
 
 from starlette.applications import Starlette
 from starlette.requests import Request
@@ -32,14 +33,16 @@ class CallbackReceiver:
             self._arrived.notify_all()
         return Response(status_code=204)
 
-    def wait_for(self, task_id: str, timeout_seconds: float) -> list[Delivery]:
-        """Deliveries for `task_id`, waiting (bounded) until at least one has arrived."""
+    def wait_for(self, task_id: str, timeout_seconds: float, *, at_least: int = 1,
+                 names: Callable[[Delivery, str], bool] | None = None) -> list[Delivery]:
+        """Deliveries for `task_id` (by `data.taskId`, or as `names` tells: other APIs put it
+        elsewhere), waiting (bounded) until `at_least` have arrived."""
         deadline = time.monotonic() + timeout_seconds
         with self._arrived:
             while True:
-                found = [d for d in self.deliveries if d.task_id == task_id]
+                found = [d for d in self.deliveries if (names(d, task_id) if names else d.task_id == task_id)]
                 remaining = deadline - time.monotonic()
-                if found or remaining <= 0:
+                if len(found) >= at_least or remaining <= 0:
                     return found
                 self._arrived.wait(min(remaining, 1.0))
 

@@ -21,19 +21,21 @@ CONFORMANCE_CHECKS = ("not_a_server_error,status_code_conformance,content_type_c
                       "apikley_envelope,apikley_status_policy")
 
 
-def run_schemathesis(run: ContractRun) -> None:
+def run_schemathesis(run: ContractRun, spec: Path | None = None, *, name: str = "schemathesis",
+                     free: tuple[str, ...] = (GET_TASK_DETAILS, GET_ACCOUNT_CREDITS)) -> None:
     """For a server that mirrors codes as HTTP statuses, all schemathesis' built-in checks;
     under upstream's HTTP-200 policy only the conformance ones (the status-driven checks assume
     4xx errors; the probes cover those rules). Profile real: only operations that cannot cost
     credits, a few examples, rate-limited."""
     options = run.options
     command = [sys.executable, "-m", "schemathesis.cli", "--no-color", "--config-file", str(SCHEMATHESIS_CONFIG),
-               "run", str(spec_path()), "--url", options.base_url, "-H", f"Authorization: Bearer {options.api_key}",
+               "run", str(spec or spec_path()), "--url", options.base_url,
+               "-H", f"Authorization: Bearer {options.api_key}",
                "--seed", str(options.seed)]
     if not run.mirrors_statuses:  # mirror: every check, the default (so the config file's exceptions hold)
         command += ["--checks", CONFORMANCE_CHECKS]
     if options.profile == "real":
-        command += ["--include-operation-id", GET_TASK_DETAILS, "--include-operation-id", GET_ACCOUNT_CREDITS,
+        command += [*(part for operation_id in free for part in ("--include-operation-id", operation_id)),
                     "--phases", "examples,coverage", "--max-examples", "3", "--rate-limit", "5/s",
                     "--mode", "positive"]
     else:
@@ -51,4 +53,4 @@ def run_schemathesis(run: ContractRun) -> None:
             failures = re.findall(r"^- (ST\d+ .*)$", output, re.M) or [output[-600:] or done.stderr[-600:]]
             raise CheckFailed("no failure from schemathesis' checks", "; ".join(sorted(set(failures)))[:600])
 
-    run.verdicts.check("schemathesis", clean, reproducer=reproducer)
+    run.verdicts.check(name, clean, reproducer=reproducer)

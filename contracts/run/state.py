@@ -10,11 +10,14 @@ from typing import Any, Protocol
 
 import httpx
 
+from contracts.apis import bundled_apis
 from contracts.checks.report import Report, curl
 from contracts.checks.responses import RESPONSE_CHECKS, is_api_call
 from contracts.checks.verdicts import Verdict, Verdicts
 from contracts.family.catalogue import ModelCatalogue
 from contracts.run.budget import BillableGuard
+
+MARKET = "market"  # the market API (createTask), beside the family's other APIs
 
 Listener = Callable[[str, str, str], None]  # (event, check, detail)
 
@@ -33,12 +36,17 @@ class RunOptions:
     schemathesis: bool = True
     model_specs: tuple[str, ...] = ()  # more model pages beside the bundled seed model
     models: tuple[str, ...] = ()  # the models to check (default: every loaded one)
+    apis: tuple[str, ...] = (MARKET,)  # which of the family's APIs to check: `market`, `veo`, `suno` ...
 
     def __post_init__(self) -> None:
         if self.profile not in ("mock", "real"):
             raise ValueError(f"profile: {self.profile!r} is not one of ['mock', 'real']")
         if self.max_billable is not None and self.max_billable < 0:
             raise ValueError("max_billable: must be >= 0")
+        unknown = [name for name in self.apis if name != MARKET and name not in bundled_apis()]
+        if unknown or not self.apis:
+            raise ValueError(f"--api: {', '.join(unknown) or 'none'} is not one of "
+                             f"{', '.join([MARKET, *bundled_apis()])}")
 
     @property
     def billable_cap(self) -> int:
