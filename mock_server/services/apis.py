@@ -13,6 +13,7 @@ from typing import Any
 import orjson
 
 from contracts.apis import Api
+from contracts.apis.templates import render
 from mock_server.errors import ApiError
 from mock_server.services.tasks import Opening, TaskService
 from mock_server.sim.api_records import step_at
@@ -21,7 +22,6 @@ from mock_server.sim.ids import styled_id
 from mock_server.sim.lifecycle import Outcome
 from mock_server.sim.rendered import RenderedRecords
 from mock_server.sim.task import Task
-from mock_server.sim.templates import render
 
 
 class ApiService:

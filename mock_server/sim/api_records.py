@@ -8,14 +8,12 @@ import hashlib
 import uuid
 from typing import Any, NamedTuple
 
-import orjson
-
 from contracts.apis import Api
+from contracts.apis.records import context, result
+from contracts.apis.templates import render
 from contracts.family.outputs import FRAMES
-from contracts.spec.lifecycle import TERMINAL
 from mock_server.sim.lifecycle import Outcome, Stage, Timeline
 from mock_server.sim.task import Task
-from mock_server.sim.templates import render
 from mock_server.sim.tokens import Tokens
 from mock_server.urls import result_url
 
@@ -80,32 +78,22 @@ class ApiRecords:
 
     def context(self, task: Task, step: Step) -> dict[str, Any]:
         state, output = step.stage.state, task.output
-        ended, failed = state in TERMINAL, state == "fail"
         ready = step.values.get("ready", output.count if state == "success" else 0)
-        results = self.results(task, ready)
-        urls = [result["url"] for result in results if result["ready"]]
-        code, message = self._failure(task.outcome) if failed else (None, None)
-        return {
-            "taskId": task.task_id, "model": task.model.partition(":")[2], "param": task.param,
-            "input": orjson.loads(task.param), "state": state, "ended": ended, "failed": failed,
-            "succeeded": state == "success", "createTime": task.created_ms, "updateTime": step.at_ms,
-            "completeTime": step.stage.at_ms if ended else None,
-            "costTime": max(0, (step.stage.at_ms - task.created_ms) // 1000) if ended else None,
-            "failCode": code, "failMsg": message, "credits": task.credits, "resolution": output.resolution,
-            "results": results, "resultUrls": urls, "resultUrl": urls[0] if urls else None,
-            **step.values,  # the API's own spellings (Runway's `state: wait`) over the shared ones
-        }
+        return context(step=step.values, state=state, task_id=task.task_id, model=task.model.partition(":")[2],
+                       param=task.param, created_ms=task.created_ms, step_ms=step.at_ms, stage_ms=step.stage.at_ms,
+                       failure=self._failure(task.outcome), credits=task.credits, resolution=output.resolution,
+                       results=self.results(task, ready))
 
     def results(self, task: Task, ready: int) -> list[dict[str, Any]]:
         output, token = task.output, self.tokens.result(task.task_id)
         variants = [variant for variant in output.variants() if variant not in FRAMES]
         covers = [result_url(task.origin, token, task.task_id, "png", frame) for frame in FRAMES] \
             if self.api.covers else []
-        return [{"url": result_url(task.origin, token, task.task_id, output.extension, variant),
-                 "cover": covers[index] if index < len(covers) else None, "index": index,
-                 "id": str(uuid.UUID(bytes=hashlib.blake2b(f"{task.task_id}:{index}".encode(),
-                                                           digest_size=16).digest())),
-                 "seconds": output.seconds, "ready": index < ready}
+        return [result(result_url(task.origin, token, task.task_id, output.extension, variant),
+                       cover=covers[index] if index < len(covers) else None, index=index,
+                       result_id=str(uuid.UUID(bytes=hashlib.blake2b(f"{task.task_id}:{index}".encode(),
+                                                                     digest_size=16).digest())),
+                       seconds=output.seconds, ready=index < ready)
                 for index, variant in enumerate(variants)]
 
     def _failure(self, outcome: Outcome) -> tuple[Any, str]:

@@ -89,3 +89,25 @@ def test_unreadable_files_exit_2(tmp_path: Path) -> None:
     junk.write_text("just: [text")
     done = validate(str(junk))
     assert done.returncode == 2 and "neither JSON nor YAML" in done.stderr
+
+
+def test_another_apis_recording_is_held_to_its_own_spec(tmp_path: Path) -> None:
+    with ThreadedServer(create_app(Settings(api_keys=("k",), speed=0))) as server:
+        subprocess.run([sys.executable, "-m", "schemathesis.cli", "--no-color", "run",
+                        str(ROOT / "openapi" / "apis" / "veo.yaml"), "--url", server.base_url,
+                        "-H", "Authorization: Bearer k", "--phases", "examples", "--max-examples", "2",
+                        "--include-operation-id", "veo-generate", "--report", "har", "--report-dir", str(tmp_path)],
+                       capture_output=True, text=True, timeout=300, cwd=tmp_path)
+    har = next(tmp_path.glob("*.json"))
+    clean = validate(str(har))
+    assert clean.returncode == 0 and int(clean.stdout.split()[-5]) >= 3, clean.stdout
+    document = json.loads(har.read_text())
+    created = [entry for entry in document["log"]["entries"] if entry["request"]["url"].endswith("/veo/generate")
+               and json.loads(entry["response"]["content"]["text"])["code"] == 200]
+    assert created, "the recording has no Veo task created"
+    for entry in created:
+        entry["response"]["content"]["text"] = json.dumps({"code": 200, "msg": "success", "data": {"taskId": 1}})
+    broken = tmp_path / "broken.har"
+    broken.write_text(json.dumps(document))
+    done = validate(str(broken))
+    assert done.returncode == 1 and "conforms_to_spec" in done.stdout and "/api/v1/veo/generate" in done.stdout
