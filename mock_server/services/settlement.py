@@ -53,8 +53,8 @@ class Settlement:
                 timeline = self._timelines(task) if task is not None else None
                 if task is None or timeline is None or timeline.end is None:
                     self._store.unwatch(task_id)  # gone, or stuck: a changed outcome is watched anew
-                elif timeline.end.at_ms > now:
-                    self._store.watch(task_id, timeline.end.at_ms)  # its real end
+                elif timeline.end.at_ms > now:  # its stage callbacks due by now, then its next stage or its end
+                    self._store.watch(task_id, self._hand_off_stages(task, timeline, now) or timeline.end.at_ms)
                 else:
                     try:
                         self._settle(task, timeline)
@@ -87,18 +87,39 @@ class Settlement:
         deliveries: list[tuple[int, Delivery]] = []
         mode = task.outcome.callback
         if task.callback_url and mode != "drop":
-            for due, delivery in self._deliveries(task, timeline, refund=refund):
-                if mode == "delay":
-                    due += round(task.outcome.callback_delay_s * 1000)
-                delivery = dataclasses.replace(delivery, due_ms=due)
-                deliveries.append((due, delivery))
-                if mode == "duplicate":
-                    deliveries.append((due, dataclasses.replace(delivery, copy=2)))
+            self._hand_off_stages(task, timeline, timeline.end.at_ms)  # any its stages had not handed off yet
+            due, delivery = self._deliveries(task, timeline, refund=refund)[-1]
+            deliveries = self._as_asked(task, due, delivery)
         settled = self._store.settle(task.task_id, refund=refund, initial_balance=self._accounts.initial_balance,
                                      deliveries=[(due, delivery.encode()) for due, delivery in deliveries])
         if settled and task.callback_url and mode == "drop":
             for _, delivery in self._deliveries(task, timeline, refund=refund):
                 self._dispatcher.drop(delivery)
+
+    def _hand_off_stages(self, task: Task, timeline: Timeline, now_ms: int) -> int | None:
+        """An API with staged callbacks (Suno's text, first): each stage's callback handed to
+        the dispatcher once its stage has come, exactly once across processes; returns when the
+        next stage comes (None: no more before the end)."""
+        if task.api is None or not task.callback_url or task.outcome.callback == "drop" or \
+                not self._api_records[task.api].api.staged_callbacks:
+            return None
+        staged = self._deliveries(task, timeline, refund=0.0)[:-1]  # the last is the end's, sent by _settle
+        for index, (due, delivery) in enumerate(staged):
+            if due <= now_ms:
+                for copy, (at, handed) in enumerate(self._as_asked(task, due, delivery), start=1):
+                    self._store.schedule_once(task.api_key, task.task_id, f"stage-{index}.{copy}", at,
+                                              handed.encode())
+        return min((due for due, _ in staged if due > now_ms), default=None)
+
+    @staticmethod
+    def _as_asked(task: Task, due: int, delivery: Delivery) -> list[tuple[int, Delivery]]:
+        """A callback as the task's outcome asks: on time, delayed, or twice."""
+        if task.outcome.callback == "delay":
+            due += round(task.outcome.callback_delay_s * 1000)
+        delivery = dataclasses.replace(delivery, due_ms=due)
+        if task.outcome.callback == "duplicate":
+            return [(due, delivery), (due, dataclasses.replace(delivery, copy=2))]
+        return [(due, delivery)]
 
     def _deliveries(self, task: Task, timeline: Timeline, *, refund: float) -> list[tuple[int, Delivery]]:
         """The task's callbacks, (due, delivery) in order: the market's one at the end, or

@@ -114,6 +114,12 @@ class TaskStore(Protocol):
     # -- callback deliveries ------------------------------------------------------------------
     def schedule_delivery(self, api_key: str, due_ms: int, delivery: str) -> None: ...
 
+    def schedule_once(self, api_key: str, task_id: str, mark: str, due_ms: int, delivery: str) -> bool:
+        """Schedule the delivery unless one was scheduled for `task_id` under `mark` already
+        (a stage's callback, handed off by whichever process sees the stage first); whether
+        this call scheduled it. Marks go with their task (forgotten or cleared with it)."""
+        ...
+
     def claim_deliveries(self, now_ms: int, owner: str, limit: int, wall_s: float) -> list[DeliveryClaim]:
         """Deliveries due by `now_ms`, leased to `owner`: unclaimed ones, and those of owners
         whose lease ran out before `wall_s` (a process that died)."""

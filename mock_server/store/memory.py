@@ -74,6 +74,7 @@ class MemoryTaskStore(MemoryQueues):
 
     def forget(self, task_ids: list[str]) -> None:
         with self._lock:
+            self._forget_marks(task_ids)
             for task_id in task_ids:
                 task = self._tasks.pop(task_id, None)
                 if task is not None:
@@ -148,6 +149,7 @@ class MemoryTaskStore(MemoryQueues):
             for delivery_id, held in list(self._deliveries.items()):
                 if api_key is None or held[3] == api_key:
                     del self._deliveries[delivery_id]
+            self._clear_marks(api_key)
         self.clear_queue(api_key)
         self.clear_buckets(api_key)
         self.deliveries.clear(api_key)

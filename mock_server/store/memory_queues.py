@@ -7,7 +7,7 @@ import heapq
 import itertools
 import threading
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 
 from mock_server.sim.ratelimit import Rate, take
 from mock_server.store.base import (
@@ -26,6 +26,7 @@ class MemoryQueues:
         self._due: list[tuple[int, int, str]] = []  # (due, order, id): a heap
         self._deliveries: dict[str, tuple[int, str, str | None, str]] = {}  # id -> (due, delivery, owner, key)
         self._order = itertools.count()
+        self._marks: dict[str, tuple[str, set[str]]] = {}  # task id -> (key, marks scheduled once)
         self._queues: dict[tuple[str, str], deque[tuple[bool, str]]] = {}
         self._buckets: dict[tuple[str, str], tuple[float, int]] = {}
         self._control: dict[str, str] = {}
@@ -37,6 +38,22 @@ class MemoryQueues:
     def schedule_delivery(self, api_key: str, due_ms: int, delivery: str) -> None:
         with self._lock:
             self._schedule(api_key, due_ms, delivery)
+
+    def schedule_once(self, api_key: str, task_id: str, mark: str, due_ms: int, delivery: str) -> bool:
+        with self._lock:
+            marks = self._marks.setdefault(task_id, (api_key, set()))[1]
+            if mark in marks:
+                return False
+            marks.add(mark)
+            self._schedule(api_key, due_ms, delivery)
+            return True
+
+    def _forget_marks(self, task_ids: Iterable[str]) -> None:
+        for task_id in task_ids:
+            self._marks.pop(task_id, None)
+
+    def _clear_marks(self, api_key: str | None) -> None:
+        self._marks = {task: held for task, held in self._marks.items() if api_key is not None and held[0] != api_key}
 
     def _schedule(self, api_key: str, due_ms: int, delivery: str) -> None:
         delivery_id = str(next(self._order))

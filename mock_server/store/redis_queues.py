@@ -15,6 +15,7 @@ TASKS, SETTLED, ENDS, BALANCES = P + "tasks", P + "settled", P + "ends", P + "ba
 DUE, CLAIMS, OWNERS, DELIVERY, DELIVERY_IDS = P + "due", P + "claims", P + "owners", P + "delivery", P + "delivery-ids"
 CONTROL, NUMBER, CLOCK, QUEUE_KEYS = P + "control", P + "id-number", P + "clock-ms", P + "queue-keys"
 USAGE = P + "usage"  # "<key>:tasks" and "<key>:bytes": what each key keeps
+MARKS = P + "marks:"  # + task id: the stage callbacks scheduled for it (`schedule_once`)
 
 
 class RedisQueues:
@@ -29,6 +30,12 @@ class RedisQueues:
         delivery_id = self._redis.incr(DELIVERY_IDS)
         self._redis.pipeline().hset(DELIVERY, str(delivery_id), json.dumps([api_key, delivery, due_ms])).zadd(
             DUE, {str(delivery_id): due_ms}).execute()
+
+    def schedule_once(self, api_key: str, task_id: str, mark: str, due_ms: int, delivery: str) -> bool:
+        if not self._redis.sadd(MARKS + task_id, mark):  # another process scheduled it
+            return False
+        self.schedule_delivery(api_key, due_ms, delivery)
+        return True
 
     def claim_deliveries(self, now_ms: int, owner: str, limit: int, wall_s: float) -> list[DeliveryClaim]:
         out = self._run("CLAIM", [DUE, CLAIMS, OWNERS, DELIVERY], [now_ms, owner, limit, repr(wall_s)])

@@ -33,6 +33,7 @@ from mock_server.store.redis_queues import (
     DELIVERY_IDS,
     DUE,
     ENDS,
+    MARKS,
     NUMBER,
     OWNERS,
     SETTLED,
@@ -112,6 +113,7 @@ class RedisTaskStore(RedisQueues):
         pipe = self._redis.pipeline()
         for task in gone:
             pipe.hdel(TASKS, task.task_id).srem(SETTLED, task.task_id).zrem(ENDS, task.task_id)
+            pipe.delete(MARKS + task.task_id)
             pipe.zrem(P + "by-key:" + task.api_key, task.task_id)
             pipe.hincrby(USAGE, f"{task.api_key}:tasks", -1).hincrby(USAGE, f"{task.api_key}:bytes", -len(task.param))
         pipe.execute()
@@ -155,7 +157,7 @@ class RedisTaskStore(RedisQueues):
         ids = self._redis.zrange(P + "by-key:" + api_key, 0, -1)
         pipe = self._redis.pipeline()
         if ids:
-            pipe.hdel(TASKS, *ids).srem(SETTLED, *ids).zrem(ENDS, *ids)
+            pipe.hdel(TASKS, *ids).srem(SETTLED, *ids).zrem(ENDS, *ids).delete(*(MARKS + task_id for task_id in ids))
         pipe.delete(P + "by-key:" + api_key).hdel(BALANCES, api_key).hdel(USAGE, f"{api_key}:tasks", f"{api_key}:bytes")
         pipe.execute()
         doomed = [key for key, value in self._redis.hgetall(DELIVERY).items() if json.loads(value)[0] == api_key]

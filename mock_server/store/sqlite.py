@@ -107,6 +107,7 @@ class SqliteTaskStore(SqliteQueues):
     def forget(self, task_ids: list[str]) -> None:
         with self._write() as db:
             db.executemany("DELETE FROM tasks WHERE task_id = ?", [(task_id,) for task_id in task_ids])
+            db.executemany("DELETE FROM marks WHERE task_id = ?", [(task_id,) for task_id in task_ids])
 
     def count(self) -> int:
         return int(self._execute("SELECT COUNT(*) FROM tasks").fetchone()[0])

@@ -36,6 +36,8 @@ CREATE TABLE IF NOT EXISTS due_deliveries (
 );
 CREATE INDEX IF NOT EXISTS due_deliveries_by_time ON due_deliveries (due_ms);
 CREATE TABLE IF NOT EXISTS owners (owner TEXT PRIMARY KEY, until_s REAL NOT NULL);
+CREATE TABLE IF NOT EXISTS marks (task_id TEXT NOT NULL, mark TEXT NOT NULL, api_key TEXT NOT NULL,
+                                  PRIMARY KEY (task_id, mark));
 CREATE TABLE IF NOT EXISTS queue (
     id INTEGER PRIMARY KEY AUTOINCREMENT, api_key TEXT NOT NULL, operation TEXT NOT NULL,
     call INTEGER NOT NULL, scenario TEXT NOT NULL
@@ -75,7 +77,7 @@ def _retrying(step: Callable[[], sqlite3.Cursor]) -> sqlite3.Cursor:
 
 
 class SqliteQueues:
-    KEYED_TABLES = ("deliveries", "requests", "due_deliveries", "queue", "buckets")
+    KEYED_TABLES = ("deliveries", "requests", "due_deliveries", "queue", "buckets", "marks")
 
     def __init__(self, db: sqlite3.Connection, *, journal_size: int) -> None:
         self._db = db
@@ -103,6 +105,14 @@ class SqliteQueues:
     def schedule_delivery(self, api_key: str, due_ms: int, delivery: str) -> None:
         with self._write() as db:
             self._schedule(db, api_key, due_ms, delivery)
+
+    def schedule_once(self, api_key: str, task_id: str, mark: str, due_ms: int, delivery: str) -> bool:
+        with self._write() as db:
+            added = db.execute("INSERT OR IGNORE INTO marks (task_id, mark, api_key) VALUES (?, ?, ?)",
+                               (task_id, mark, api_key)).rowcount == 1
+            if added:
+                self._schedule(db, api_key, due_ms, delivery)
+            return added
 
     def _schedule(self, db: sqlite3.Connection, api_key: str, due_ms: int, delivery: str) -> None:
         with self._lock:

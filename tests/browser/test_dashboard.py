@@ -311,3 +311,21 @@ def test_a_page_opened_with_the_admin_token_sends_it_on_every_control_call(page:
         page.goto(f"{mock.base_url}/__mock__/?token=s3cret")
         expect(page.locator("#now")).to_have_text("2025-12-08 08:32:32.206")
         assert sent and set(sent) == {"s3cret"}
+
+
+def test_another_apis_tasks_show_live_with_their_model_state_prompt_and_results(mock: RunningMock, page: Page) -> None:
+    page.goto(dashboard(mock))
+    suno = mock.client.post("/api/v1/generate", json={"prompt": "Rain on a tin roof", "customMode": False,
+                                                      "instrumental": True, "model": "V4_5", "callBackUrl": ""})
+    task_id = suno.json()["data"]["taskId"]
+    row = page.locator(f'#tasks tr[data-task-id="{task_id}"]')
+    expect(row).to_contain_text("suno:V4_5")
+    expect(row.locator(".prompt")).to_have_text("Rain on a tin roof")
+    expect(state_of(page, task_id)).to_have_text("waiting")
+    advance(page, "600")
+    expect(state_of(page, task_id)).to_have_text("success")
+    page.goto(dashboard(mock, task_id))
+    expect(page.locator("#task-state")).to_have_text("success")
+    page.wait_for_function("() => document.querySelectorAll('#result audio').length === 2", timeout=60_000)
+    expect(page.locator("#result img")).to_have_count(2)  # each track's cover
+    expect(page.locator("#task-record")).to_contain_text('"status": "SUCCESS"')

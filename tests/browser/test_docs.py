@@ -7,6 +7,7 @@ from urllib.parse import urlsplit
 
 from playwright.sync_api import Page, Route, expect
 
+from contracts.apis import bundled_apis
 from contracts.spec.document import operations
 from mock_server.net import is_loopback
 from tests.conftest import API_KEY, RunningMock, control_for
@@ -59,7 +60,8 @@ def test_docs_pick_any_loaded_model(mock: RunningMock, page: Page) -> None:
     models = mock.client.get("/openapi/models.json").json()
     page.goto(f"{mock.base_url}/docs")
     picker = page.locator(".topbar select")
-    expect(picker.locator("option")).to_have_count(len(models) + 1)  # and "every model"
+    apis = mock.client.get("/openapi/apis.json").json()
+    expect(picker.locator("option")).to_have_count(len(models) + 1 + len(apis))  # "every model", each API
     expect(page.locator(".opblock")).to_have_count(len(list(operations())))
     picker.select_option(label="nano-banana-pro (image)")
     create = page.locator(".opblock", has_text="/api/v1/jobs/createTask")
@@ -67,3 +69,19 @@ def test_docs_pick_any_loaded_model(mock: RunningMock, page: Page) -> None:
     create.locator(".opblock-summary").first.click()
     expect(create.locator(".body-param__example, .microlight").first).to_contain_text('"nano-banana-pro"')
     assert mock.client.get("/openapi.json", params={"model": "nope"}).status_code == 404
+
+
+def test_docs_pick_another_api_and_try_it_against_the_mock(mock: RunningMock, page: Page) -> None:
+    page.goto(f"{mock.base_url}/docs")
+    page.locator(".topbar select").select_option(label="Veo 3.1 API")
+    expect(page.locator(".opblock")).to_have_count(len(bundled_apis()["veo"].operations))
+    page.click("button.authorize")
+    page.locator(".modal-ux input").first.fill(API_KEY)
+    page.click(".modal-ux button.authorize")
+    page.click(".modal-ux button.btn-done")
+    generate = page.locator(".opblock", has_text="veo-generate")
+    generate.locator(".opblock-summary").first.click()
+    generate.locator("button.try-out__btn").click()
+    generate.locator("button.execute").click()
+    expect(generate.locator(".live-responses-table")).to_contain_text("veo_task_")
+    assert [view["api"] for view in control_for(mock).tasks()] == ["veo"]  # made by the browser's call

@@ -113,18 +113,27 @@ def test_a_suno_task_goes_through_its_stages_with_two_tracks_and_covers(mock: Ru
     assert cover.headers["content-type"] == "image/png" and Image.open(io.BytesIO(cover.content)).size == (512, 512)
 
 
-def test_suno_callbacks_come_in_stages_in_order(mock: RunningMock, receiver: Receiver) -> None:
+def test_suno_callbacks_come_in_stages_each_when_its_stage_comes(mock: RunningMock, receiver: Receiver) -> None:
     task_id = create(mock, "/api/v1/generate", {**SUNO, "callBackUrl": receiver.url})
-    deliveries = control_for(mock).wait_for_callback(task_id)
-    assert [entry["result"] for entry in deliveries] == ["delivered"] * 3
+    control = control_for(mock)
+    timeline = {stage["state"]: stage["at"] for stage in control.task(task_id)["timeline"]}
+    span = timeline["success"] - timeline["generating"]
+    arrived = []
+    for at in (timeline["generating"] - 1, timeline["generating"], timeline["generating"] + span // 2,
+               timeline["success"]):
+        control.advance(max(0, at - control.now_ms()) / 1000)
+        control.call("POST", "/callbacks/flush", params={"taskId": task_id})
+        arrived.append([json.loads(item["body"])["data"]["callbackType"] for item in receiver.received])
+    assert arrived == [[], ["text"], ["text", "first"], ["text", "first", "complete"]]
     bodies = [json.loads(item["body"]) for item in receiver.received]
-    assert [body["data"]["callbackType"] for body in bodies] == ["text", "first", "complete"]
     assert all(body["code"] == 200 and body["data"]["task_id"] == task_id for body in bodies)
     complete = bodies[-1]["data"]["data"]
     assert len(complete) == 2 and all(track["audio_url"].endswith(".mp3") for track in complete)
     assert [bool(track["audio_url"]) for track in bodies[0]["data"]["data"]] == [False, False]
+    assert [bool(track["audio_url"]) for track in bodies[1]["data"]["data"]] == [True, False]
     record = suno_record(mock, task_id)["response"]["sunoData"]
     assert [track["audio_url"] for track in complete] == [track["audioUrl"] for track in record]
+    assert [entry["result"] for entry in control.callbacks(task_id)] == ["delivered"] * 3  # each sent once
 
 
 def test_a_failed_veo_and_suno_task_report_their_own_failure_and_are_refunded(mock: RunningMock,

@@ -157,6 +157,7 @@ class Receiver:
 
     def __init__(self) -> None:
         self.counts: collections.Counter[str] = collections.Counter()
+        self.kinds: dict[str, list[str | None]] = collections.defaultdict(list)
         self.hold = threading.Event()
         self.release = threading.Event()
         self.lock = threading.Lock()
@@ -173,8 +174,11 @@ class Receiver:
             body = await request.json()
             if self.hold.is_set():
                 await asyncio.to_thread(self.release.wait, 30)
-            with self.lock:
-                self.counts[body["data"]["taskId"]] += 1
+            data = body.get("data") or {}
+            with self.lock:  # the market's callbacks name `data.taskId`, Suno's `data.task_id`
+                task_id = data.get("taskId") or data.get("task_id")
+                self.counts[task_id] += 1
+                self.kinds[task_id].append(data.get("callbackType"))
             return JSONResponse({"ok": True})
 
         return Starlette(routes=[Route("/hook", hook, methods=["POST"])])
@@ -206,6 +210,24 @@ def test_each_callback_is_delivered_exactly_once(cluster: Cluster) -> None:
         journal = cluster.control("GET", "/callbacks")
     assert sorted(entry["taskId"] for entry in journal) == sorted(created)  # one attempt each
     assert {entry["by"] for entry in journal} == holders
+
+
+def test_each_suno_stage_callback_is_sent_once_by_whichever_process_sees_its_stage(cluster: Cluster) -> None:
+    receiver = Receiver()
+    cluster.control("PUT", "/toggles", json={"rateLimits": False})
+    with ThreadedServer(receiver.app()) as hooks:
+        body = {"prompt": "piano", "customMode": False, "instrumental": True, "model": "V4_5",
+                "callBackUrl": f"{hooks.base_url}/hook"}
+        with cluster.pinned() as clients:
+            created = [client.post("/api/v1/generate", json=body).json()["data"]["taskId"] for client in clients * 4]
+            for _ in range(30):  # 30 steps of 5 virtual seconds: through every stage; bounded
+                cluster.control("POST", "/clock/advance", json={"seconds": 5})
+                for client in clients:  # each process settles what it sees due
+                    assert client.get("/api/v1/chat/credit").json()["code"] == 200
+                cluster.control("POST", "/callbacks/flush")
+        cluster.control("POST", "/clock/advance", json={"seconds": 3600})
+        assert cluster.control("POST", "/callbacks/flush")["pending"] == []
+    assert dict(receiver.kinds) == {task_id: ["text", "first", "complete"] for task_id in created}
 
 
 @pytest.mark.redis
