@@ -176,7 +176,7 @@ class Receiver:
                 await asyncio.to_thread(self.release.wait, 30)
             data = body.get("data") or {}
             with self.lock:  # the market's callbacks name `data.taskId`, Suno's `data.task_id`
-                task_id = data.get("taskId") or data.get("task_id")
+                task_id = str(data.get("taskId") or data.get("task_id"))
                 self.counts[task_id] += 1
                 self.kinds[task_id].append(data.get("callbackType"))
             return JSONResponse({"ok": True})
