@@ -8,7 +8,7 @@ from pathlib import Path
 import yaml
 
 from contracts.apis.mapping import Api, ApiSpecError, api_from
-from contracts.spec.document import spec_path
+from contracts.spec.document import read_yaml, spec_path
 
 APIS_FOLDER = "apis"
 
@@ -24,7 +24,7 @@ def bundled_apis() -> dict[str, Api]:
     found: dict[str, Api] = {}
     for file in sorted(apis_folder().glob("*.yaml")):
         try:
-            document = yaml.safe_load(file.read_text(encoding="utf-8"))
+            document = read_yaml(file.read_text(encoding="utf-8"))
         except (OSError, yaml.YAMLError) as exc:
             raise ApiSpecError(f"{file}: cannot be read ({exc})") from exc
         api = api_from(document, f"bundled:apis/{file.name}", file)

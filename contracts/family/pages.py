@@ -16,7 +16,7 @@ from typing import Any
 
 import yaml
 
-from contracts.spec.document import JSON, Operation, load_spec, operation_at, spec_path
+from contracts.spec.document import JSON, Operation, load_spec, operation_at, read_yaml, spec_path
 from contracts.spec.names import CREATE_TASK_PATH
 
 OUTPUT_KINDS = ("video", "image", "audio", "text")  # text: a `resultObject`, no file
@@ -137,7 +137,7 @@ def load_pages(paths: Iterable[str | Path]) -> list[ModelPage]:
 def read_document(file: Path) -> JSON:
     try:
         text = file.read_text(encoding="utf-8")
-        document = json.loads(text) if file.suffix == ".json" else yaml.safe_load(text)
+        document = json.loads(text) if file.suffix == ".json" else read_yaml(text)
     except (OSError, UnicodeDecodeError, ValueError, yaml.YAMLError) as exc:
         raise ModelPageError(f"{file}: cannot be read as {file.suffix[1:].upper()} ({exc})") from exc
     if not isinstance(document, dict) or not str(document.get("openapi", "")).startswith("3.0"):

@@ -15,6 +15,8 @@ from typing import Any
 import httpx
 import yaml
 
+from contracts.spec.document import read_yaml
+
 
 class RecordingError(ValueError):
     """A file that is not HAR, a VCR cassette or JSON."""
@@ -89,7 +91,7 @@ def load_exchanges(path: Path) -> list[Exchange]:
         return [exchange for file in files for exchange in load_exchanges(file)]
     text = path.read_text(encoding="utf-8")
     try:
-        document = json.loads(text) if text.lstrip().startswith("{") else yaml.safe_load(text)
+        document = json.loads(text) if text.lstrip().startswith("{") else read_yaml(text)
     except (ValueError, yaml.YAMLError) as exc:
         raise RecordingError(f"{path}: neither JSON nor YAML ({exc})") from exc
     if isinstance(document, dict) and "log" in document:

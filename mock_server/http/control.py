@@ -42,7 +42,10 @@ class Control:
         self.public_url = public_url
         self.tasks = services.tasks
         self.tick = services.scheduler.tick
-        self.operations = operation_names()
+        # The market's operations by either name, and every other API's by its operationId.
+        self.operations = {**operation_names(), **{name: name for api in services.apis.apis.values()
+                                                   for name in api.operations}}
+        self.creates = {CREATE_TASK, *(name for api in services.apis.apis.values() for name in api.create)}
 
     def view(self, task: Task) -> dict[str, Any]:
         timeline = self.tasks.timeline(task)
@@ -163,8 +166,10 @@ class Control:
                 raise ApiError(422, "times: must be an integer from 1 to 10000")
             scenario = scenarios.parse(str(body.get("scenario", "")), "scenario")
             operation_id = self.operations[name]
-            if not scenario.per_call and operation_id != CREATE_TASK:
-                raise ApiError(422, f"scenario {scenario.name!r} is a task outcome: queue it for createTask")
+            if not scenario.per_call and operation_id not in self.creates:
+                others = ", ".join(sorted(self.creates - {CREATE_TASK}))
+                raise ApiError(422, f"scenario {scenario.name!r} is a task outcome: queue it for createTask "
+                                    f"or another API's create ({others})")
             admission.enqueue(key, operation_id, scenario, times)
         return {"apiKey": key, "queued": admission.queued(key)}
 

@@ -261,3 +261,20 @@ def test_openapi_json_serves_each_apis_spec_with_the_mock_as_its_server(mock: Ru
         assert document["paths"] == bundled_apis()[entry["api"]].document["paths"]
     missing = mock.client.get("/openapi.json", params={"api": "nope"})
     assert missing.status_code == 404 and "veo" in missing.json()["msg"]
+
+
+def test_an_apis_creates_are_rate_limited_and_its_operations_take_queued_scenarios() -> None:
+    for mock in start_mock(create_rate_limit="2/10"):
+        codes = [mock.client.post("/api/v1/veo/generate", json=VEO) for _ in range(3)]
+        assert [answer.status_code for answer in codes] == [200, 200, 429]
+        assert codes[2].json()["code"] == 429 and codes[2].headers["Retry-After"]
+        control = control_for(mock)
+        control.advance(10)
+        control.queue("fail; code=422; msg=Rejected", operation="suno-generate")
+        control.queue("maintenance", operation="veo-record-info")
+        suno = create(mock, "/api/v1/generate", SUNO)
+        to_end(mock, suno)
+        assert (suno_record(mock, suno)["errorCode"], suno_record(mock, suno)["errorMessage"]) == (422, "Rejected")
+        refused = mock.client.get("/api/v1/veo/record-info", params={"taskId": "x"}).json()
+        assert refused["code"] == 455  # the queued call scenario, on that operation only
+        assert mock.client.get("/api/v1/veo/record-info", params={"taskId": "x"}).json()["code"] == 422
