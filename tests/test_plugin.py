@@ -21,7 +21,7 @@ def readme_example() -> str:
 def test_readme_fixture_example_passes(pytester: pytest.Pytester) -> None:
     pytester.makepyfile(test_example=readme_example())
     result = pytester.runpytest("-p", "no:cacheprovider")
-    result.assert_outcomes(passed=7)
+    result.assert_outcomes(passed=8)
 
 
 def test_fixture_waits_for_a_callback_without_sleeping(pytester: pytest.Pytester) -> None:

@@ -278,3 +278,14 @@ def test_an_apis_creates_are_rate_limited_and_its_operations_take_queued_scenari
         refused = mock.client.get("/api/v1/veo/record-info", params={"taskId": "x"}).json()
         assert refused["code"] == 455  # the queued call scenario, on that operation only
         assert mock.client.get("/api/v1/veo/record-info", params={"taskId": "x"}).json()["code"] == 422
+
+
+def test_network_faults_and_documented_codes_answer_on_an_apis_operations(mock: RunningMock) -> None:
+    page = httpx.get(f"{mock.base_url}/api/v1/veo/record-info", params={"taskId": "x"},  # an edge's page, no API's
+                     headers={**mock.client.headers, "X-Mock-Scenario": "html-502"})
+    assert page.status_code == 502 and page.headers["content-type"].startswith("text/html")
+    limited = mock.client.post("/api/v1/generate", json=SUNO, headers={"X-Mock-Scenario": "rate-limited"})
+    assert limited.status_code == 429 and limited.json()["code"] == 429
+    undocumented = mock.client.post("/api/v1/gpt4o-image/download-url", json={"taskId": "x", "url": "https://a.b/c"},
+                                    headers={"X-Mock-Scenario": "insufficient-credits"}).json()
+    assert undocumented["code"] == 422 and "402" in undocumented["msg"]  # not a code that operation documents
