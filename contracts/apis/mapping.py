@@ -13,6 +13,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from contracts.apis.records import CONTEXT_NAMES
+from contracts.apis.templates import names
 from contracts.family.pages import RESULTS_EXTENSION, ModelPage
 from contracts.spec.document import JSON, Operation, operations
 from contracts.spec.lifecycle import TRANSITIONS
@@ -185,6 +187,24 @@ def api_from(document: JSON, source: str, path: Path | None = None) -> Api:
     for key in ("record", "callback", "failure", "credits", "model"):
         if key not in mapping:
             problems.append(f"{key} is required")
+    if not problems:
+        given = CONTEXT_NAMES | {"result"} | {key for steps in api.stages.values() for step in steps for key in step}
+        read = names([api.record, api.callback, *(side["data"] for side in mapping.get("side", {}).values())])
+        problems += [f"the templates read ${name}, which no stage or the engine gives" for name in sorted(read - given)]
+    if not problems and not _ends_shown_apart(api):
+        problems.append("the record must tell an ended task from a running one by a top-level field "
+                        "bound to a stage value (`successFlag: $successFlag`)")
     if problems:
         raise ApiSpecError(f"{source}: {MAPPING}: {'; '.join(problems)}")
     return api
+
+
+def _ends_shown_apart(api: Api) -> bool:
+    """Whether a client (and the contract run) can tell from a record that its task ended."""
+    def shown(step: JSON) -> tuple[Any, ...]:
+        return tuple(sorted((field, repr(step[name[1:]])) for field, name in api.record.items()
+                            if isinstance(name, str) and name.startswith("$") and name[1:] in step))
+
+    running = {shown(step) for state in TRANSITIONS if TRANSITIONS[state] for step in api.stages[state]}
+    return all(shown(step) not in running for state in TRANSITIONS if not TRANSITIONS[state]
+               for step in api.stages[state])

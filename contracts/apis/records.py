@@ -11,6 +11,11 @@ import orjson
 
 from contracts.spec.lifecycle import TERMINAL
 
+# What the engine gives every template (besides the step's own values, and `result` in `$each`).
+CONTEXT_NAMES = frozenset({"taskId", "model", "param", "input", "state", "ended", "failed", "succeeded", "createTime",
+                           "updateTime", "completeTime", "costTime", "failCode", "failMsg", "credits", "resolution",
+                           "results", "resultUrls", "resultUrl"})
+
 
 def result(url: str, *, cover: str | None, index: int, result_id: str, seconds: int, ready: bool) -> dict[str, Any]:
     """One result file as templates see it (`$result.url`, `$result.cover` ...)."""

@@ -161,6 +161,8 @@ def page_from(document: JSON, source: str) -> ModelPage:
     ids = model.get("enum") if isinstance(model, dict) else None
     if not isinstance(ids, list) or len(ids) != 1 or not isinstance(ids[0], str):
         raise ModelPageError(f"{source}: the `model` property must be an enum of exactly one id (got {ids!r})")
+    if ":" in ids[0]:  # `<api>:<model>` names another API's model (contracts.apis)
+        raise ModelPageError(f"{source}: a model id may not contain ':' (got {ids[0]!r})")
     output = found.definition.get(OUTPUT_EXTENSION) or document.get(OUTPUT_EXTENSION) or infer_output(
         ids[0], found.body_schema().get("properties", {}).get("input", {}).get("properties", {}))
     if output not in OUTPUT_KINDS:

@@ -7,7 +7,7 @@ is "not found" to every other."""
 from __future__ import annotations
 
 import functools
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 import orjson
@@ -73,5 +73,5 @@ class ApiService:
             rendered.clear()
 
     @functools.cache  # noqa: B019 -- one per API, for the service's life
-    def _namer(self, api: Api) -> Any:
+    def _namer(self, api: Api) -> Callable[[int], str]:
         return functools.partial(styled_id, api=api.name, prefix=api.id_prefix, style=api.id_style)

@@ -52,6 +52,7 @@ def steps_of(api: Api, timeline: Timeline) -> list[Step]:
 
 
 def step_at(api: Api, timeline: Timeline, now_ms: int) -> Step:
+    """The step shown at `now_ms`."""
     current: Step | None = None
     for step in steps_of(api, timeline):
         if current is not None and step.at_ms > now_ms:
@@ -70,8 +71,8 @@ class ApiRecords:
         return dict(render(self.api.record, self.context(task, step_at(self.api, timeline, now_ms))))
 
     def callbacks(self, task: Task, timeline: Timeline) -> list[tuple[int, dict[str, Any]]]:
-        """The ended task's callbacks, (when, body): one at each step naming a `callback`
-        (Suno's stages), else one at the end."""
+        """The task's callbacks as its timeline plans them, (when, body), in order: one at each
+        step naming a `callback` (Suno's stages), else one at the end."""
         steps = steps_of(self.api, timeline)
         chosen = [step for step in steps if "callback" in step.values] if self.api.staged_callbacks else steps[-1:]
         return [(step.at_ms, dict(render(self.api.callback, self.context(task, step)))) for step in chosen]

@@ -182,6 +182,10 @@ def bad_pages(tmp: Path) -> dict[str, tuple[Path, str]]:
     two["paths"][CREATE]["post"]["requestBody"]["content"]["application/json"]["schema"]["properties"]["model"][
         "enum"] = ["a/one", "a/two"]
     pages["two-models.yaml"] = (yaml.safe_dump(two), "must be an enum of exactly one id")
+    colon = json.loads(json.dumps(seed))
+    colon["paths"][CREATE]["post"]["requestBody"]["content"]["application/json"]["schema"]["properties"]["model"][
+        "enum"] = ["veo:mine"]
+    pages["colon.yaml"] = (yaml.safe_dump(colon), "may not contain ':'")  # `<api>:<model>` is another API's
     again = json.loads(json.dumps(seed))
     again["paths"][CREATE]["post"]["requestBody"]["content"]["application/json"]["schema"]["properties"]["model"][
         "enum"] = [MODEL]
