@@ -28,6 +28,7 @@ from mock_server import Settings, ThreadedServer, create_app
 from mock_server.proxy.app import FINDINGS_PATH, ProxySettings, create_proxy_app
 from mock_server.testing import MockControl, MockProcess
 from tests.conftest import Receiver, RunningMock, free_port, start_mock, valid_body
+from tests.contracts.test_engine import breaking
 
 CREATE = "/api/v1/jobs/createTask"
 DETAILS = "/api/v1/jobs/recordInfo"
@@ -327,3 +328,26 @@ def test_validate_finds_a_lifecycle_break_in_a_recording(upstream: RunningMock, 
     capsys.readouterr()
     assert contract_main(["validate", str(tmp_path / "cassettes")]) == 1  # offline, from the files alone
     assert "transitions" in capsys.readouterr().out
+
+
+def test_another_apis_exchanges_are_held_to_its_own_spec(upstream: RunningMock,
+                                                        proxy_for: Callable[..., Proxy]) -> None:
+    proxy = proxy_for(upstream.base_url)
+    veo = {"prompt": "A dog in a park", "model": "veo3_fast"}
+    task_id = proxy.client.post("/api/v1/veo/generate", json=veo).json()["data"]["taskId"]
+    upstream.clock.advance(600)
+    assert proxy.client.get("/api/v1/veo/record-info", params={"taskId": task_id}).json()["data"]["successFlag"] == 1
+    clean = wait_checked(proxy)
+    assert clean["failures"] == [] and clean["passed"].get("conforms_to_spec", 0) >= 2
+
+    def flag_as_text(scope: Any, status: int, body: dict[str, Any]) -> tuple[int, dict[str, Any]]:
+        if scope["path"] == "/api/v1/veo/record-info" and isinstance(body.get("data"), dict):
+            body["data"]["successFlag"] = "1"  # a string: clients comparing with 1 break
+        return status, body
+
+    with ThreadedServer(breaking(upstream.server.app, flag_as_text)) as server:
+        broken = proxy_for(server.base_url)
+        assert broken.client.get("/api/v1/veo/record-info", params={"taskId": task_id}).json()["data"]["successFlag"] \
+            == "1"
+        found = wait_checked(broken)
+    assert "conforms_to_spec" in [failure["check"] for failure in found["failures"]]
