@@ -345,7 +345,7 @@ def test_another_apis_exchanges_are_held_to_its_own_spec(upstream: RunningMock,
             body["data"]["successFlag"] = "1"  # a string: clients comparing with 1 break
         return status, body
 
-    with ThreadedServer(breaking(upstream.server.app, flag_as_text)) as server:
+    with ThreadedServer(breaking(upstream.server.app, flag_as_text)) as server:  # type: ignore[arg-type]
         broken = proxy_for(server.base_url)
         assert broken.client.get("/api/v1/veo/record-info", params={"taskId": task_id}).json()["data"]["successFlag"] \
             == "1"
