@@ -105,7 +105,8 @@ class Control:
         """What may be queued: task outcomes (createTask), call outcomes (any operation)."""
         return {"task": sorted(scenarios.TASK_OUTCOMES), "call": sorted(scenarios.CALL_OUTCOMES),
                 "fault": sorted(scenarios.FAULTS),
-                "operations": sorted({short_name(operation_id) for operation_id in self.operations.values()})}
+                "operations": sorted({short_name(operation_id) for operation_id in operation_names().values()}),
+                "otherApis": {name: sorted(api.operations) for name, api in self.services.apis.apis.items()}}
 
     async def get_task(self, request: Request) -> Any:
         self.tick()

@@ -315,6 +315,7 @@ def test_a_page_opened_with_the_admin_token_sends_it_on_every_control_call(page:
 
 def test_another_apis_tasks_show_live_with_their_model_state_prompt_and_results(mock: RunningMock, page: Page) -> None:
     page.goto(dashboard(mock))
+    expect(page.locator("#queue-operation option[value='suno-generate']")).to_have_count(1)  # queue for any API
     suno = mock.client.post("/api/v1/generate", json={"prompt": "Rain on a tin roof", "customMode": False,
                                                       "instrumental": True, "model": "V4_5", "callBackUrl": ""})
     task_id = suno.json()["data"]["taskId"]

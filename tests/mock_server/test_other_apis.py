@@ -269,6 +269,7 @@ def test_an_apis_creates_are_rate_limited_and_its_operations_take_queued_scenari
         assert [answer.status_code for answer in codes] == [200, 200, 429]
         assert codes[2].json()["code"] == 429 and codes[2].headers["Retry-After"]
         control = control_for(mock)
+        assert "suno-generate" in control.call("GET", "/scenarios")["otherApis"]["suno"]  # what the dashboard offers
         control.advance(10)
         control.queue("fail; code=422; msg=Rejected", operation="suno-generate")
         control.queue("maintenance", operation="veo-record-info")

@@ -323,7 +323,8 @@ window.addEventListener("hashchange", () => {
 });
 
 control("GET", "/scenarios").then((names) => {
-  $("#queue-operation").replaceChildren(...names.operations.map((name) => el("option", { value: name }, name)));
+  const operations = [...names.operations, ...Object.values(names.otherApis ?? {}).flat()];  // Veo's, Suno's ...
+  $("#queue-operation").replaceChildren(...operations.map((name) => el("option", { value: name }, name)));
   $("#queue-operation").value = "createTask";
   $("#scenario-names").replaceChildren(...[...names.task, ...names.call, ...names.fault].map((name) => el("option", { value: name })));
   $("#task-scenario-names").replaceChildren(...names.task.map((name) => el("option", { value: name })));
