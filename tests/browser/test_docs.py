@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from urllib.parse import urlsplit
 
-from playwright.sync_api import Page, Route, expect
+from playwright.sync_api import Locator, Page, Route, expect
 
 from contracts.apis import bundled_apis
 from contracts.spec.document import operations
@@ -37,16 +37,26 @@ def test_docs_list_every_operation_and_fetch_nothing_but_the_mock(mock: RunningM
     assert foreign == [] and len(requested) >= 4  # the page, its assets, the spec
 
 
-def test_try_it_out_calls_the_mock(mock: RunningMock, page: Page) -> None:
-    page.goto(f"{mock.base_url}/docs")
+def authorize(page: Page) -> None:
     page.click("button.authorize")
     page.locator(".modal-ux input").first.fill(API_KEY)
     page.click(".modal-ux button.authorize")
     page.click(".modal-ux button.btn-done")
-    credit = page.locator(".opblock", has_text="get-account-credits")
-    credit.locator(".opblock-summary").first.click()
-    credit.locator("button.try-out__btn").click()
-    credit.locator("button.execute").click()
+
+
+def try_it_out(page: Page, operation_id: str) -> Locator:
+    """The operation's "Try it out" with its example, executed; its block."""
+    block = page.locator(".opblock", has_text=operation_id)
+    block.locator(".opblock-summary").first.click()
+    block.locator("button.try-out__btn").click()
+    block.locator("button.execute").click()
+    return block
+
+
+def test_try_it_out_calls_the_mock(mock: RunningMock, page: Page) -> None:
+    page.goto(f"{mock.base_url}/docs")
+    authorize(page)
+    credit = try_it_out(page, "get-account-credits")
     expect(credit.locator(".live-responses-table")).to_contain_text('"code": 200')
     balance = mock.client.get("/api/v1/chat/credit").json()["data"]
     expect(credit.locator(".live-responses-table")).to_contain_text(f'"data": {balance:g}')
@@ -75,13 +85,7 @@ def test_docs_pick_another_api_and_try_it_against_the_mock(mock: RunningMock, pa
     page.goto(f"{mock.base_url}/docs")
     page.locator(".topbar select").select_option(label="Veo 3.1 API")
     expect(page.locator(".opblock")).to_have_count(len(bundled_apis()["veo"].operations))
-    page.click("button.authorize")
-    page.locator(".modal-ux input").first.fill(API_KEY)
-    page.click(".modal-ux button.authorize")
-    page.click(".modal-ux button.btn-done")
-    generate = page.locator(".opblock", has_text="veo-generate")
-    generate.locator(".opblock-summary").first.click()
-    generate.locator("button.try-out__btn").click()
-    generate.locator("button.execute").click()
+    authorize(page)
+    generate = try_it_out(page, "veo-generate")
     expect(generate.locator(".live-responses-table")).to_contain_text("veo_task_")
     assert [view["api"] for view in control_for(mock).tasks()] == ["veo"]  # made by the browser's call
