@@ -171,7 +171,7 @@ def api_from(document: JSON, source: str, path: Path | None = None) -> Api:
     if not isinstance(mapping, dict):
         raise ApiSpecError(f"{source}: no {MAPPING} mapping")
     api = Api(str(mapping.get("name", "")), str(mapping.get("title", "")), source, document, mapping, path)
-    known = {found.operation_id for found in operations(document)}
+    known = set(api.operations)
     problems = [f"{what} {name!r} is not an operation of the spec"
                 for what, names in (("create", mapping.get("create", [])), ("status", [mapping.get("status")]),
                                     ("side", list(mapping.get("side", {}))))
