@@ -12,6 +12,7 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
+from contracts.apis import bundled_apis
 from contracts.family.catalogue import ModelCatalogue
 from contracts.family.pages import ModelPageError
 from contracts.spec.names import CREATE_TASK_PATH, TASK_DETAILS_PATH
@@ -72,6 +73,8 @@ def banner(settings: Settings, port: int, catalogue: ModelCatalogue | None = Non
         f"API key: {key}",
         *([f"Models: {len(catalogue.pages)} loaded (GET {base}/__mock__/models)", *catalogue.notices]
           if catalogue is not None else []),
+        f"Also: {', '.join(api.title for api in bundled_apis().values())} at their own paths "
+        f"(GET {base}/openapi/apis.json)",
         *([f"{settings.workers} worker(s) sharing " + (settings.store or f"SQLite {settings.db}")]
           if settings.workers > 1 or settings.store else []),
         "Create a task:",

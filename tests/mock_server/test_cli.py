@@ -12,7 +12,7 @@ import pytest
 
 from mock_server.testing import MockProcess
 
-BANNER_LINES = 8  # see mock_server.cli.banner
+BANNER_LINES = 9  # see mock_server.cli.banner
 
 
 @pytest.fixture
@@ -26,6 +26,8 @@ def served() -> Iterator[tuple[str, list[str]]]:
 def test_serve_prints_url_key_and_a_working_curl_line(served: tuple[str, list[str]]) -> None:
     base_url, lines = served
     assert lines[1].strip() == "API key: cli-key"
+    apis = re.search(r"Also: .*Veo 3\.1 at their own paths \(GET (\S+)\)", "\n".join(lines))
+    assert apis and len(httpx.get(apis.group(1), timeout=10).json()) == 6, lines
     curl = next(line for line in lines if line.strip().startswith("curl") and "createTask" in line)
     assert "Authorization: Bearer cli-key" in curl and base_url in curl
     pages = re.search(r"Dashboard: (\S+)\s+API docs: (\S+)", lines[-1])
