@@ -50,8 +50,9 @@ def spec_routes(catalogue: ModelCatalogue, apis: Mapping[str, Api], *, public_ur
 
     async def listed(request: Request) -> Response:
         """The other APIs and where their specs are served."""
-        return JSONResponse([{"api": name, "title": api.title, "spec": f"{SPEC_ROUTE}?api={name}"}
-                             for name, api in apis.items()])
+        return JSONResponse([{"api": name, "title": api.title, "spec": f"{SPEC_ROUTE}?api={name}",
+                              "factsSource": api.document.get("x-apikley-source"),
+                              "factsDate": api.document.get("x-apikley-facts-date")} for name, api in apis.items()])
 
     return [Route(SPEC_ROUTE, served, methods=["GET"]), Route(MODELS_ROUTE, models, methods=["GET"]),
             Route(APIS_ROUTE, listed, methods=["GET"])]

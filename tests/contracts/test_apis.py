@@ -4,6 +4,7 @@ read and checked, a broken mapping refused with the file and the problem named."
 from __future__ import annotations
 
 import copy
+import datetime
 from typing import Any
 
 import pytest
@@ -20,6 +21,8 @@ def test_each_bundled_spec_is_valid_openapi_and_its_mapping_names_its_operations
     api = bundled_apis()[name]
     validate(api.document)
     assert api.path is not None and api.path.name.endswith(".yaml")
+    assert str(api.document["x-apikley-source"]).startswith("https://docs.kie.ai/")  # where its facts come from
+    assert datetime.date.fromisoformat(api.document["x-apikley-facts-date"]) <= datetime.date(2026, 12, 1)
     named = {*api.create, api.status.operation_id, *api.sides}
     assert named == set(api.operations)  # every operation is served, as a create, the status or a side
     for model in api.models:

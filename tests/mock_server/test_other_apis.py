@@ -255,6 +255,7 @@ def find_urls(value: Any) -> set[str]:
 def test_openapi_json_serves_each_apis_spec_with_the_mock_as_its_server(mock: RunningMock) -> None:
     listed = mock.client.get("/openapi/apis.json").json()
     assert {entry["api"] for entry in listed} == set(bundled_apis())
+    assert all(entry["factsSource"].startswith("https://") and entry["factsDate"] for entry in listed)
     for entry in listed:
         document = mock.client.get(entry["spec"]).json()
         assert document["servers"][0]["url"] == mock.base_url
