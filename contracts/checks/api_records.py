@@ -6,6 +6,7 @@ checked separately, as for the market API."""
 
 from __future__ import annotations
 
+import functools
 import hmac
 from typing import Any
 
@@ -14,7 +15,7 @@ from contracts.checks.callbacks import Delivery
 from contracts.checks.verdicts import CheckFailed
 from contracts.spec.lifecycle import TERMINAL
 from contracts.spec.names import SIGNATURE_HEADER, TIMESTAMP_HEADER, sign_callback
-from contracts.spec.validators import RequestInvalid, compile_schema
+from contracts.spec.validators import CompiledSchema, RequestInvalid, compile_schema
 
 ORDER = ("waiting", "queuing", "generating", "success", "fail")  # success and fail are both last
 RESULT_VALUES = ("resultUrls", "resultUrl", "result.url", "result.cover", "results.")
@@ -94,7 +95,7 @@ def api_callback_rules(api: Api, operation_id: str, delivery: Delivery, task_id:
     except ValueError as exc:
         raise CheckFailed("a JSON callback body", repr(delivery.body[:200])) from exc
     try:
-        compile_schema(callback_schema(api, operation_id)).check(payload, "callback")
+        _callback_validator(api, operation_id).check(payload, "callback")
     except RequestInvalid as exc:
         raise CheckFailed(f"a callback {api.title}'s spec allows", str(exc)) from exc
     if task_id not in _strings(payload):
@@ -119,6 +120,11 @@ def callback_schema(api: Api, operation_id: str) -> dict[str, Any]:
             found: dict[str, Any] = item["post"]["requestBody"]["content"]["application/json"]["schema"]
             return found
     return {}
+
+
+@functools.cache
+def _callback_validator(api: Api, operation_id: str) -> CompiledSchema:
+    return compile_schema(callback_schema(api, operation_id))
 
 
 def _strings(value: Any) -> set[str]:
