@@ -176,6 +176,8 @@ def api_from(document: JSON, source: str, path: Path | None = None) -> Api:
                 for what, names in (("create", mapping.get("create", [])), ("status", [mapping.get("status")]),
                                     ("side", list(mapping.get("side", {}))))
                 for name in names if name not in known]
+    served = {*mapping.get("create", []), mapping.get("status"), *mapping.get("side", {})}
+    problems += [f"operation {name!r} is neither a create, the status nor a side" for name in sorted(known - served)]
     if not api.name or not mapping.get("create"):
         problems.append("name and create are required")
     if set(mapping.get("stages", {})) != set(TRANSITIONS):

@@ -71,7 +71,8 @@ def _awaiting(call: Callable[[Call], Any]) -> Callable[[Call], Any]:
     return awaited
 
 
-def reader_for(validator: RequestValidator, settings: Settings) -> BodyReader | None:
+def reader_for(validator: RequestValidator, settings: Settings, *, creates: bool = False) -> BodyReader | None:
+    """`creates`: another API's operation that opens a task (as createTask does)."""
     if validator.media_type is None:
         return None
     operation_id, seconds = validator.operation.operation_id, settings.body_timeout_seconds
@@ -79,8 +80,8 @@ def reader_for(validator: RequestValidator, settings: Settings) -> BodyReader | 
         return MultipartReader(settings.max_upload_bytes, seconds)
     if operation_id in UPLOADS:
         return JsonReader(int(settings.max_upload_bytes * BASE64_GROWTH) + JSON_OVERHEAD, seconds)
-    # createTask's body is kept with its task: its bound is the smaller one.
-    limit = min(settings.max_body_bytes, settings.max_create_body_bytes) if operation_id == CREATE_TASK \
+    # A create's body is kept with its task: its bound is the smaller one.
+    limit = min(settings.max_body_bytes, settings.max_create_body_bytes) if creates or operation_id == CREATE_TASK \
         else settings.max_body_bytes
     return JsonReader(limit, seconds)
 
@@ -122,20 +123,15 @@ def other_api_routes(services: Services, settings: Settings, *, keys: KeyRing, r
     a create opens a task, the status operation reads one, a side operation answers from one."""
     engine, routes = services.apis, []
     for api in engine.apis.values():
-        for operation_id, operation in api.operations.items():
-            if operation_id in api.create:
-                call = functools.partial(_create, engine, api, operation_id)
-            elif operation_id == api.status.operation_id:
-                call = functools.partial(_status, engine, api)
-            elif operation_id in api.sides:
-                call = functools.partial(_side, engine, api, operation_id)
-            else:
-                raise RuntimeError(f"{api.source}: operation {operation_id} is neither a create, the status nor a side")
+        roles = {**{name: functools.partial(_create, engine, api, name) for name in api.create},
+                 api.status.operation_id: functools.partial(_status, engine, api),
+                 **{name: functools.partial(_side, engine, api, name) for name in api.sides}}
+        for operation_id, operation in api.operations.items():  # each has a role: the mapping is checked
             validator = compile_operation(operation)
-            limit = min(settings.max_body_bytes, settings.max_create_body_bytes)
+            reader = reader_for(validator, settings, creates=operation_id in api.create)
             routes.append(Route(operation.path, OperationEndpoint(
-                validator, call, reader=JsonReader(limit, settings.body_timeout_seconds) if validator.media_type
-                else None, renderer=renderer, keys=keys, admission=services.admission, journal=services.requests,
+                validator, roles[operation_id], reader=reader,
+                renderer=renderer, keys=keys, admission=services.admission, journal=services.requests,
                 clock=services.clock, own=services.own, public_url=settings.public_url), methods=[operation.method]))
     return routes
 

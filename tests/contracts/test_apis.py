@@ -39,6 +39,7 @@ def broken(change: Any) -> Any:
     (lambda mapping, document: document.pop(MAPPING), "no x-apikley-api mapping"),
     (lambda mapping, _: mapping.update(create=["nope"]), "create 'nope' is not an operation of the spec"),
     (lambda mapping, _: mapping.update(status="nope"), "status 'nope' is not an operation of the spec"),
+    (lambda mapping, _: mapping.pop("side"), "operation 'veo-get-1080p-video' is neither a create"),
     (lambda mapping, _: mapping["stages"].pop("queuing"), "stages must name each of"),
     (lambda mapping, _: mapping["ids"].update(style="base64"), "ids.style must be one of"),
     (lambda mapping, _: mapping["output"].update(kind="hologram"), "output.kind must be one of"),
